@@ -1,0 +1,234 @@
+//! The API's error type and its mapping to RFC 9457 `application/problem+json`: the only
+//! place that names a status code for an error. Every `type` is a stable URI from one table.
+
+use std::convert::Infallible;
+
+use serde::Serialize;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reject::Rejection;
+use warp::reply::Response;
+
+use crate::model::{Violation, Violations};
+use crate::registry::RegistryError;
+use crate::store::StoreError;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not JSON.
+    #[error("the body is not valid JSON: {message} (line {line}, column {column})")]
+    MalformedJson {
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    /// 400: bad query parameters or headers, each with a pointer.
+    #[error("the request's parameters are invalid")]
+    BadRequest(Violations),
+    /// 401: no token, or one that belongs to nobody.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// 403: a valid caller without the right to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405.
+    #[error("this method is not allowed on this resource")]
+    MethodNotAllowed,
+    /// 409: the id is taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// 410: retired.
+    #[error("{0}")]
+    Gone(String),
+    /// 411: a body without a length where one is required.
+    #[error("send the body with a Content-Length")]
+    LengthRequired,
+    /// 412: `If-Match` names another version than the current one.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// 413.
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422: the document breaks the schema or the catalogue's rules; every problem listed.
+    #[error("the document is invalid")]
+    Invalid(Violations),
+    /// 428: an update without `If-Match`.
+    #[error("send If-Match with the ETag of the version you changed")]
+    PreconditionRequired,
+    /// 500: logged with its cause here; the client sees an opaque message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Stable problem types: (variant's status, type URI suffix, title).
+fn problem_kind(e: &ApiError) -> (StatusCode, &'static str, &'static str) {
+    use ApiError::*;
+    match e {
+        MalformedJson { .. } => (StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON"),
+        BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+        Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+        Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+        NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+        MethodNotAllowed => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+        ),
+        Conflict(_) => (StatusCode::CONFLICT, "conflict", "Already exists"),
+        Gone(_) => (StatusCode::GONE, "gone", "Retired"),
+        LengthRequired => (
+            StatusCode::LENGTH_REQUIRED,
+            "length-required",
+            "Length required",
+        ),
+        PreconditionFailed(_) => (
+            StatusCode::PRECONDITION_FAILED,
+            "stale-version",
+            "Precondition failed",
+        ),
+        PayloadTooLarge { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Payload too large",
+        ),
+        UnsupportedMediaType(_) => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not-json",
+            "Unsupported media type",
+        ),
+        Invalid(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Validation failed",
+        ),
+        PreconditionRequired => (
+            StatusCode::PRECONDITION_REQUIRED,
+            "if-match-required",
+            "Precondition required",
+        ),
+        Internal(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+        ),
+    }
+}
+
+/// Prefix of every problem `type`.
+pub const PROBLEM_BASE: &str = "https://veiviser.ung.no/problems/";
+
+/// The RFC 9457 body.
+#[derive(Debug, Serialize)]
+struct Problem<'a> {
+    r#type: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance: Option<&'a str>,
+    /// Every violation with its JSON Pointer, for 400 and 422.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [Violation]>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        problem_kind(self).0
+    }
+
+    /// The problem+json response; `instance` is the request path when known.
+    pub fn into_response(self, instance: Option<&str>) -> Response {
+        let (status, slug, title) = problem_kind(&self);
+        let detail = match &self {
+            ApiError::Internal(cause) => {
+                tracing::error!(error.cause = %cause, "request failed");
+                "something went wrong on our side; it has been logged".to_string()
+            }
+            ApiError::Invalid(v) => format!("{} problem(s) found; see errors", v.len()),
+            other => other.to_string(),
+        };
+        let errors = match &self {
+            ApiError::Invalid(v) | ApiError::BadRequest(v) => Some(v.0.as_slice()),
+            _ => None,
+        };
+        let body = Problem {
+            r#type: format!("{PROBLEM_BASE}{slug}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            instance,
+            errors,
+        };
+        let mut response = super::json_response(status, &body);
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::Invalid(v) => ApiError::Invalid(v),
+            RegistryError::BadQuery(v) => ApiError::BadRequest(v),
+            RegistryError::NotFound(m) => ApiError::NotFound(m),
+            RegistryError::Gone(m) => ApiError::Gone(m),
+            RegistryError::Forbidden(m) => ApiError::Forbidden(m),
+            RegistryError::Conflict(m) => ApiError::Conflict(m),
+            e @ RegistryError::VersionMismatch { .. } => {
+                ApiError::PreconditionFailed(e.to_string())
+            }
+            RegistryError::PreconditionRequired => ApiError::PreconditionRequired,
+            RegistryError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+/// Turns warp's own rejections (no route matched, wrong method, bad query…) into problems.
+/// Application errors never get here: handlers reply with them directly.
+pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallible> {
+    let error = if rejection.is_not_found() {
+        ApiError::NotFound("no such resource".into())
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        ApiError::MethodNotAllowed
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        ApiError::PayloadTooLarge {
+            limit: super::filters::BODY_LIMIT,
+        }
+    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+        ApiError::LengthRequired
+    } else if rejection
+        .find::<warp::reject::UnsupportedMediaType>()
+        .is_some()
+    {
+        ApiError::UnsupportedMediaType("send application/json".into())
+    } else if let Some(e) = rejection.find::<warp::reject::InvalidHeader>() {
+        ApiError::BadRequest(Violations::single("", e.to_string()))
+    } else if let Some(e) = rejection.find::<warp::reject::MissingHeader>() {
+        ApiError::BadRequest(Violations::single("", e.to_string()))
+    } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
+        ApiError::BadRequest(Violations::single("", "the query string cannot be read"))
+    } else {
+        ApiError::Internal(format!("unhandled rejection: {rejection:?}"))
+    };
+    Ok(error.into_response(None))
+}

@@ -1,0 +1,171 @@
+//! Request plumbing shared by the handlers: state, the caller, the JSON body with its
+//! limits, query pairs and conditional-request headers. Errors come back as values, so a
+//! handler decides their order (authentication before the body, for one).
+
+use std::time::Instant;
+
+use bytes::Buf;
+use futures_util::{Stream, StreamExt};
+use serde_json::Value;
+use warp::Filter;
+use warp::filters::path::FullPath;
+
+use super::error::ApiError;
+use crate::auth::Principal;
+use crate::model::Violations;
+use crate::registry::{Precondition, Registry};
+
+/// Largest request body, in bytes.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Registry,
+    pub started_at: Instant,
+}
+
+/// One request's context: state, the `Authorization` header and the path (for `instance`).
+pub struct Ctx {
+    pub state: AppState,
+    authorization: Option<String>,
+    pub path: String,
+}
+
+impl Ctx {
+    /// The caller, who must have sent a valid bearer token.
+    pub fn principal(&self) -> Result<Principal, ApiError> {
+        self.optional_principal()?
+            .ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))
+    }
+
+    /// The caller if a token was sent; a token that belongs to nobody is still refused.
+    pub fn optional_principal(&self) -> Result<Option<Principal>, ApiError> {
+        let Some(header) = &self.authorization else {
+            return Ok(None);
+        };
+        let token = header
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .ok_or(ApiError::Unauthorized("use the Bearer scheme"))?;
+        self.state
+            .registry
+            .authenticate(token)?
+            .map(Some)
+            .ok_or(ApiError::Unauthorized("the token is not valid"))
+    }
+}
+
+/// Extracts the request context.
+pub fn ctx(state: AppState) -> impl Filter<Extract = (Ctx,), Error = warp::Rejection> + Clone {
+    warp::any()
+        .map(move || state.clone())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::path::full())
+        .map(|state, authorization, path: FullPath| Ctx {
+            state,
+            authorization,
+            path: path.as_str().to_string(),
+        })
+}
+
+/// The request body as JSON: `application/json` (or `+json`), at most [`BODY_LIMIT`] bytes
+/// whether or not a `Content-Length` was sent (chunked bodies are counted as they arrive).
+pub fn json_body()
+-> impl Filter<Extract = (Result<Value, ApiError>,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("content-type")
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::body::stream())
+        .then(|content_type, length, body| read_json(content_type, length, body))
+}
+
+async fn read_json<S, B>(
+    content_type: Option<String>,
+    length: Option<u64>,
+    body: S,
+) -> Result<Value, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let is_json = content_type.as_deref().is_some_and(|ct| {
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
+    });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send the body as application/json (got {})",
+            content_type.as_deref().unwrap_or("no Content-Type")
+        )));
+    }
+    if length.is_some_and(|l| l > BODY_LIMIT as u64) {
+        return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+    }
+    let mut bytes = Vec::with_capacity(length.unwrap_or(0) as usize);
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = body.next().await {
+        let mut chunk =
+            chunk.map_err(|e| ApiError::BadRequest(Violations::single("", e.to_string())))?;
+        if bytes.len() + chunk.remaining() > BODY_LIMIT {
+            return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            bytes.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson {
+        message: e.to_string(),
+        line: e.line(),
+        column: e.column(),
+    })
+}
+
+/// Query parameters as pairs, decoded without logging them anywhere.
+pub fn query_pairs()
+-> impl Filter<Extract = (Vec<(String, String)>,), Error = std::convert::Infallible> + Clone {
+    warp::query::raw()
+        .or(warp::any().map(String::new))
+        .unify()
+        .map(|raw: String| {
+            url::form_urlencoded::parse(raw.as_bytes())
+                .into_owned()
+                .collect::<Vec<_>>()
+        })
+}
+
+/// The strong ETag of an entry version.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// Reads `If-Match`: `*` or one strong ETag; anything else matches no version.
+pub fn parse_if_match(header: Option<&str>) -> Option<Precondition> {
+    let value = header?.trim();
+    if value == "*" {
+        return Some(Precondition::Any);
+    }
+    let version = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .and_then(|v| v.parse().ok());
+    Some(version.map_or(Precondition::Unparseable, Precondition::Version))
+}
+
+/// Whether `If-None-Match` names `etag` (or `*`).
+pub fn if_none_match_hits(header: Option<&str>, etag: &str) -> bool {
+    header.is_some_and(|h| {
+        h.split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == etag)
+    })
+}

@@ -1,0 +1,76 @@
+//! Probes, the taxonomy, the published schemas and the audit log.
+
+use serde_json::json;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::error::ApiError;
+use super::filters::Ctx;
+use super::{json_response, parse_query};
+use crate::model::schema;
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz(_: &Ctx) -> Result<Response, ApiError> {
+    Ok(json_response(StatusCode::OK, &json!({ "status": "ok" })))
+}
+
+/// `GET /readyz`: the store answers, so requests can be served.
+pub async fn readyz(ctx: &Ctx) -> Result<Response, ApiError> {
+    let store = ctx.state.registry.store();
+    let last_change = store.last_change_seq()?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "status": "ready",
+            "services": store.service_count(),
+            "last_change_seq": last_change,
+            "uptime_s": ctx.state.started_at.elapsed().as_secs(),
+        }),
+    ))
+}
+
+/// `GET /v1/topics`: the routing taxonomy.
+pub async fn topics(ctx: &Ctx) -> Result<Response, ApiError> {
+    let taxonomy = &ctx.state.registry.validator().reference().taxonomy;
+    Ok(json_response(StatusCode::OK, &taxonomy.document))
+}
+
+/// `GET /v1/schemas/{name}`: a published JSON Schema (`service-entry`, `agency`; a trailing
+/// `.schema.json` is accepted).
+pub async fn schema(_: &Ctx, name: String) -> Result<Response, ApiError> {
+    let name = name.trim_end_matches(".schema.json");
+    let schema = schema::by_name(name).ok_or_else(|| {
+        let known: Vec<_> = schema::published().iter().map(|s| s.name).collect();
+        ApiError::NotFound(format!(
+            "no schema '{name}'; published: {}",
+            known.join(", ")
+        ))
+    })?;
+    Ok(json_response(StatusCode::OK, &schema))
+}
+
+/// `GET /v1/audit?after=N&limit=M` (operator): who changed what, when, which version.
+pub async fn audit(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, ApiError> {
+    let principal = ctx.principal()?;
+    let (mut after, mut limit) = (0u64, 100usize);
+    parse_query(&query, |key, value, bad| {
+        match key {
+            "after" => match value.parse() {
+                Ok(n) => after = n,
+                Err(_) => bad.push("/after", "after must be a sequence number"),
+            },
+            "limit" => match value.parse() {
+                Ok(n) if (1..=1000).contains(&n) => limit = n,
+                _ => bad.push("/limit", "limit must be from 1 to 1000"),
+            },
+            _ => return false,
+        }
+        true
+    })?;
+    let records = ctx.state.registry.audit(&principal, after, limit)?;
+    let next_after = records.last().map(|r| r.seq);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "items": records, "next_after": next_after }),
+    ))
+}

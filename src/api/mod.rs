@@ -1,0 +1,193 @@
+//! The HTTP API (warp): routes are declared here, implemented in one file per resource.
+//! Handlers parse, call the registry and map errors; they hold no catalogue rules.
+//!
+//! Filter order is path, then method, then the rest, so an unknown path answers 404 and a
+//! known path with the wrong method 405. Handlers reply with their errors themselves;
+//! [`error::handle_rejection`] only covers warp's own rejections.
+
+/// Agencies and their keys.
+mod agencies;
+/// `ApiError` and problem+json.
+pub mod error;
+/// State, caller, body and header plumbing.
+pub mod filters;
+/// Probes, topics, schemas, audit.
+mod meta;
+/// The HTTP server: accept loop, timeouts, graceful shutdown.
+pub mod server;
+/// Service entries.
+mod services;
+
+use serde::Serialize;
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use crate::model::Violations;
+use error::ApiError;
+pub use filters::AppState;
+use filters::{Ctx, ctx, json_body, query_pairs};
+
+/// Every route of the API, with access logging and problem+json for warp's rejections.
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let c = move || ctx(state.clone());
+
+    let healthz = warp::path!("healthz")
+        .and(warp::get())
+        .and(c())
+        .then(|ctx: Ctx| async move { ctx.respond(meta::healthz(&ctx).await) });
+    let readyz = warp::path!("readyz")
+        .and(warp::get())
+        .and(c())
+        .then(|ctx: Ctx| async move { ctx.respond(meta::readyz(&ctx).await) });
+    let topics = warp::path!("v1" / "topics")
+        .and(warp::get())
+        .and(c())
+        .then(|ctx: Ctx| async move { ctx.respond(meta::topics(&ctx).await) });
+    let schema = warp::path!("v1" / "schemas" / String)
+        .and(warp::get())
+        .and(c())
+        .then(|name, ctx: Ctx| async move { ctx.respond(meta::schema(&ctx, name).await) });
+    let audit = warp::path!("v1" / "audit")
+        .and(warp::get())
+        .and(c())
+        .and(query_pairs())
+        .then(|ctx: Ctx, q| async move { ctx.respond(meta::audit(&ctx, q).await) });
+    let meta_routes = healthz
+        .or(readyz)
+        .unify()
+        .or(topics)
+        .unify()
+        .or(schema)
+        .unify()
+        .or(audit)
+        .unify()
+        .boxed();
+
+    let service_list = warp::path!("v1" / "services")
+        .and(warp::get())
+        .and(c())
+        .and(query_pairs())
+        .then(|ctx: Ctx, q| async move { ctx.respond(services::list(&ctx, q).await) });
+    let service_create = warp::path!("v1" / "services")
+        .and(warp::post())
+        .and(c())
+        .and(json_body())
+        .then(|ctx: Ctx, body| async move { ctx.respond(services::create(&ctx, body).await) });
+    let service_get = warp::path!("v1" / "services" / String)
+        .and(warp::get())
+        .and(c())
+        .and(warp::header::optional::<String>("if-none-match"))
+        .then(|id, ctx: Ctx, inm| async move { ctx.respond(services::get(&ctx, id, inm).await) });
+    let service_put = warp::path!("v1" / "services" / String)
+        .and(warp::put())
+        .and(c())
+        .and(warp::header::optional::<String>("if-match"))
+        .and(json_body())
+        .then(|id, ctx: Ctx, im, body| async move {
+            ctx.respond(services::replace(&ctx, id, im, body).await)
+        });
+    let service_delete = warp::path!("v1" / "services" / String)
+        .and(warp::delete())
+        .and(c())
+        .and(warp::header::optional::<String>("if-match"))
+        .then(|id, ctx: Ctx, im| async move { ctx.respond(services::retire(&ctx, id, im).await) });
+    let validate = warp::path!("v1" / "validate")
+        .and(warp::post())
+        .and(c())
+        .and(json_body())
+        .then(|ctx: Ctx, body| async move { ctx.respond(services::validate(&ctx, body).await) });
+    let service_routes = service_list
+        .or(service_create)
+        .unify()
+        .or(service_get)
+        .unify()
+        .or(service_put)
+        .unify()
+        .or(service_delete)
+        .unify()
+        .or(validate)
+        .unify()
+        .boxed();
+
+    let agency_list = warp::path!("v1" / "agencies")
+        .and(warp::get())
+        .and(c())
+        .then(|ctx: Ctx| async move { ctx.respond(agencies::list(&ctx).await) });
+    let agency_create = warp::path!("v1" / "agencies")
+        .and(warp::post())
+        .and(c())
+        .and(json_body())
+        .then(|ctx: Ctx, body| async move { ctx.respond(agencies::create(&ctx, body).await) });
+    let agency_get = warp::path!("v1" / "agencies" / String)
+        .and(warp::get())
+        .and(c())
+        .then(|id, ctx: Ctx| async move { ctx.respond(agencies::get(&ctx, id).await) });
+    let agency_keys = warp::path!("v1" / "agencies" / String / "keys")
+        .and(warp::post())
+        .and(c())
+        .then(|id, ctx: Ctx| async move { ctx.respond(agencies::issue_key(&ctx, id).await) });
+    let agency_routes = agency_list
+        .or(agency_create)
+        .unify()
+        .or(agency_get)
+        .unify()
+        .or(agency_keys)
+        .unify()
+        .boxed();
+
+    meta_routes
+        .or(service_routes)
+        .unify()
+        .or(agency_routes)
+        .unify()
+        .recover(error::handle_rejection)
+        .unify()
+        .with(warp::log::custom(access_log))
+        .map(warp::Reply::into_response)
+        .boxed()
+}
+
+/// One line per request: method, path, status, duration. Never the query string, the
+/// client's address or any header: a young person's question must not reach the logs.
+fn access_log(info: warp::log::Info<'_>) {
+    tracing::info!(
+        http.method = %info.method(),
+        http.path = info.path(),
+        http.status = info.status().as_u16(),
+        duration_ms = info.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+}
+
+impl Ctx {
+    /// The handler's outcome as a response; an error becomes problem+json naming this path.
+    fn respond(&self, result: Result<Response, ApiError>) -> Response {
+        result.unwrap_or_else(|e| e.into_response(Some(&self.path)))
+    }
+}
+
+/// A JSON response with `status`.
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    use warp::Reply;
+    warp::reply::with_status(warp::reply::json(body), status).into_response()
+}
+
+/// Hands each query pair to `accept`, which returns false for an unknown key; every unknown
+/// or bad parameter is reported together as a 400.
+pub fn parse_query(
+    pairs: &[(String, String)],
+    mut accept: impl FnMut(&str, &str, &mut Violations) -> bool,
+) -> Result<(), ApiError> {
+    let mut bad = Violations::default();
+    for (key, value) in pairs {
+        if !accept(key, value, &mut bad) {
+            bad.push(
+                format!("/{key}"),
+                format!("unknown query parameter '{key}'"),
+            );
+        }
+    }
+    bad.into_result(()).map_err(ApiError::BadRequest)
+}

@@ -1,0 +1,34 @@
+//! # Veiviser
+//!
+//! The registry and router behind the national front door for young people in Norway.
+//! Agencies describe their services here; the ung.no front end asks where to send a young
+//! person.
+//!
+//! A tour of the crate, from the inside out:
+//! - [`model`]: the entry, agencies, opening hours, reference data and validation. Plain
+//!   Rust, no HTTP and no storage.
+//! - [`store`]: the only module that knows sled; typed reads and transactional writes.
+//! - [`registry`]: what callers may do with the catalogue, over the model and the store.
+//! - [`api`]: the warp routes and handlers, and `ApiError` → problem+json.
+//! - [`startup`], [`config`], [`telemetry`], [`seed`], [`commands`]: running it.
+
+/// HTTP routes, handlers and the server.
+pub mod api;
+/// Tokens and principals.
+pub mod auth;
+/// The command-line subcommands.
+pub mod commands;
+/// Command line and configuration.
+pub mod config;
+/// The domain model and its validation.
+pub mod model;
+/// Catalogue operations: ownership, versions, import.
+pub mod registry;
+/// Reading catalogue files (embedded or on disk).
+pub mod seed;
+/// Building and running the server.
+pub mod startup;
+/// The sled-backed store.
+pub mod store;
+/// Logging.
+pub mod telemetry;

@@ -1,0 +1,37 @@
+//! The `veiviser` binary: parse the command line, set up logging, run the subcommand.
+//! Everything else lives in the library so tests, examples and benches share it.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use veiviser::config::{Cli, Command, Config};
+use veiviser::startup::{Application, shutdown_signal};
+use veiviser::{commands, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let result = match &cli.command {
+        Command::Serve(args) => serve(Config::from(args)).await,
+        Command::Validate { paths, catalogue } => commands::validate(paths, &catalogue.source()),
+        Command::Schema { out } => commands::write_schemas(out),
+        Command::Import {
+            path,
+            data,
+            catalogue,
+        } => commands::import(path, &data.dir, &catalogue.source()).await,
+        Command::Export { data, catalogue } => commands::export(&data.dir, &catalogue.source()),
+    };
+    result.unwrap_or_else(|e| {
+        tracing::error!("{e:#}");
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let app = Application::build(config).await?;
+    app.run_until(shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
+}

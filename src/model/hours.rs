@@ -1,0 +1,450 @@
+//! Opening hours in Europe/Oslo wall-clock time: weekly rules, a public-holiday policy and
+//! dated exceptions, or always open. Times are local and the zone is always `Europe/Oslo`;
+//! an instant is converted to local time before it is compared, never the other way round.
+//!
+//! This module holds the shape and its well-formedness rules; evaluation at an instant
+//! belongs here too, so that routing and exports share one reading of the hours.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::NaiveDate;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::violations::Violations;
+
+const MINUTES_PER_DAY: u32 = 24 * 60;
+const MINUTES_PER_WEEK: u32 = 7 * MINUTES_PER_DAY;
+
+/// When a channel can be reached. Leave it out when the hours are not known.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningHours {
+    /// Open around the clock, every day (24/7). Dated exceptions may still close it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub always_open: bool,
+    /// Regular weekly hours in Europe/Oslo time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub weekly: Vec<WeeklyHours>,
+    /// What happens on Norwegian public holidays (helligdager, 1 and 17 May).
+    /// Christmas Eve, New Year's Eve and Easter Saturday are not public holidays:
+    /// use dated exceptions for them.
+    #[serde(default, skip_serializing_if = "HolidayPolicy::is_default")]
+    pub holidays: HolidayPolicy,
+    /// Dated exceptions: closed days, school holidays, special hours.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 200))]
+    pub exceptions: Vec<DatedException>,
+    /// Shown to people as is, never evaluated ("closed in school holidays").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 500))]
+    pub note: Option<String>,
+}
+
+/// One weekly rule: the days it applies to and one interval. `closes` at or before `opens`
+/// means the interval runs past midnight into the next day (Wed 07:00–01:30).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeeklyHours {
+    #[schemars(length(min = 1, max = 7))]
+    pub days: Vec<Weekday>,
+    pub opens: ClockTime,
+    pub closes: ClockTime,
+}
+
+/// An interval within one day (or past midnight when `closes` is at or before `opens`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeInterval {
+    pub opens: ClockTime,
+    pub closes: ClockTime,
+}
+
+/// Public-holiday policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HolidayPolicy {
+    /// Holidays follow the weekly hours of that weekday (the default).
+    #[default]
+    AsWeekday,
+    /// Closed on every public holiday.
+    Closed,
+    /// Open only in these intervals on public holidays.
+    Special(#[schemars(length(min = 1, max = 10))] Vec<TimeInterval>),
+}
+
+impl HolidayPolicy {
+    fn is_default(&self) -> bool {
+        *self == HolidayPolicy::AsWeekday
+    }
+}
+
+/// Hours that replace the usual ones on the dates `from` to `to` (inclusive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatedException {
+    /// First date, in Europe/Oslo.
+    pub from: NaiveDate,
+    /// Last date (inclusive); the same as `from` when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<NaiveDate>,
+    /// Closed all of these dates.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
+    /// Open only in these intervals on each of these dates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub intervals: Vec<TimeInterval>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 500))]
+    pub note: Option<String>,
+}
+
+impl DatedException {
+    /// The last date this exception covers.
+    pub fn last_date(&self) -> NaiveDate {
+        self.to.unwrap_or(self.from)
+    }
+}
+
+/// Day of the week, Monday first as in Norway.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    /// 0 for Monday … 6 for Sunday.
+    pub fn index(self) -> u32 {
+        self as u32
+    }
+
+    /// The English name, for messages.
+    pub fn name(self) -> &'static str {
+        [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ][self as usize]
+    }
+}
+
+/// A wall-clock time `HH:MM` (00:00–23:59), stored as minutes after midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClockTime(u16);
+
+impl ClockTime {
+    /// Parses `HH:MM`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (h, m) = s.split_once(':')?;
+        if h.len() != 2 || m.len() != 2 {
+            return None;
+        }
+        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(ClockTime(h * 60 + m))
+    }
+
+    /// Minutes after midnight.
+    pub fn minutes(self) -> u32 {
+        u32::from(self.0)
+    }
+
+    pub fn from_minutes(minutes: u16) -> Option<Self> {
+        (u32::from(minutes) < MINUTES_PER_DAY).then_some(ClockTime(minutes))
+    }
+}
+
+impl fmt::Display for ClockTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
+}
+
+impl Serialize for ClockTime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClockTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Cow::<str>::deserialize(d)?;
+        ClockTime::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("'{s}' is not a time HH:MM")))
+    }
+}
+
+impl JsonSchema for ClockTime {
+    fn schema_name() -> Cow<'static, str> {
+        "ClockTime".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "Wall-clock time in Europe/Oslo, HH:MM from 00:00 to 23:59.",
+            "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        })
+    }
+}
+
+impl TimeInterval {
+    /// The interval as [start, end) minutes from the start of its day; the end passes 1440
+    /// when it runs past midnight.
+    fn span(self) -> (u32, u32) {
+        span(self.opens, self.closes)
+    }
+}
+
+fn span(opens: ClockTime, closes: ClockTime) -> (u32, u32) {
+    let (o, c) = (opens.minutes(), closes.minutes());
+    if c > o {
+        (o, c)
+    } else {
+        (o, c + MINUTES_PER_DAY)
+    }
+}
+
+fn overlaps(a: (u32, u32), b: (u32, u32)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+impl OpeningHours {
+    /// Records every well-formedness problem, with pointers below `at` (the pointer of this
+    /// object in the submitted document).
+    pub fn check(&self, at: &str, out: &mut Violations) {
+        if self.always_open && !self.weekly.is_empty() {
+            out.push(
+                format!("{at}/weekly"),
+                "always_open and weekly hours contradict each other: give one of them",
+            );
+        }
+        let says_nothing = !self.always_open
+            && self.weekly.is_empty()
+            && self.exceptions.is_empty()
+            && self.holidays.is_default();
+        if says_nothing {
+            out.push(
+                at.to_string(),
+                "the hours give neither always_open, weekly hours nor exceptions: leave hours out when they are not known",
+            );
+        }
+        self.check_weekly(at, out);
+        if let HolidayPolicy::Special(intervals) = &self.holidays {
+            check_day_intervals(intervals, &format!("{at}/holidays/special"), out);
+        }
+        self.check_exceptions(at, out);
+    }
+
+    fn check_weekly(&self, at: &str, out: &mut Violations) {
+        // Every (rule, day) pair becomes an interval on the week's ring of minutes, so that
+        // Sunday 22:00–02:00 is seen to overlap Monday 01:00–09:00.
+        let mut placed: Vec<(usize, Weekday, (u32, u32))> = Vec::new();
+        for (i, rule) in self.weekly.iter().enumerate() {
+            let rule_at = format!("{at}/weekly/{i}");
+            if rule.opens == rule.closes {
+                out.push(
+                    format!("{rule_at}/closes"),
+                    "closes equals opens: use always_open for 24 hours, or a closing time",
+                );
+                continue;
+            }
+            let mut seen = [false; 7];
+            for (d, day) in rule.days.iter().enumerate() {
+                if std::mem::replace(&mut seen[day.index() as usize], true) {
+                    out.push(
+                        format!("{rule_at}/days/{d}"),
+                        format!("{} is listed twice", day.name()),
+                    );
+                    continue;
+                }
+                let (start, end) = span(rule.opens, rule.closes);
+                let offset = day.index() * MINUTES_PER_DAY;
+                let interval = (offset + start, offset + end);
+                if let Some((other, other_day, _)) =
+                    placed.iter().find(|(_, _, p)| ring_overlaps(*p, interval))
+                {
+                    out.push(
+                        rule_at.clone(),
+                        format!(
+                            "the {} hours overlap the {} hours of weekly/{other}",
+                            day.name(),
+                            other_day.name()
+                        ),
+                    );
+                }
+                placed.push((i, *day, interval));
+            }
+        }
+    }
+
+    fn check_exceptions(&self, at: &str, out: &mut Violations) {
+        for (i, exception) in self.exceptions.iter().enumerate() {
+            let ex_at = format!("{at}/exceptions/{i}");
+            if exception.last_date() < exception.from {
+                out.push(format!("{ex_at}/to"), "the exception ends before it starts");
+            }
+            match (exception.closed, exception.intervals.is_empty()) {
+                (true, false) => out.push(
+                    format!("{ex_at}/intervals"),
+                    "an exception is either closed or has intervals, not both",
+                ),
+                (false, true) => out.push(
+                    ex_at.clone(),
+                    "an exception needs closed: true or at least one interval",
+                ),
+                _ => check_day_intervals(&exception.intervals, &format!("{ex_at}/intervals"), out),
+            }
+            for (j, earlier) in self.exceptions[..i].iter().enumerate() {
+                if exception.from <= earlier.last_date() && earlier.from <= exception.last_date() {
+                    out.push(
+                        ex_at.clone(),
+                        format!("the dates overlap those of exceptions/{j}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Intervals of one day must each have a length and must not overlap one another.
+fn check_day_intervals(intervals: &[TimeInterval], at: &str, out: &mut Violations) {
+    for (i, interval) in intervals.iter().enumerate() {
+        if interval.opens == interval.closes {
+            out.push(format!("{at}/{i}/closes"), "closes equals opens");
+            continue;
+        }
+        if let Some(j) = intervals[..i].iter().position(|other| {
+            other.opens != other.closes && overlaps(other.span(), interval.span())
+        }) {
+            out.push(format!("{at}/{i}"), format!("overlaps interval {j}"));
+        }
+    }
+}
+
+/// Overlap on the ring of a week's minutes, where an interval may run past Sunday midnight.
+fn ring_overlaps(a: (u32, u32), b: (u32, u32)) -> bool {
+    let unwrap = |(s, e): (u32, u32)| -> [(u32, u32); 2] {
+        if e > MINUTES_PER_WEEK {
+            [(s, MINUTES_PER_WEEK), (0, e - MINUTES_PER_WEEK)]
+        } else {
+            [(s, e), (0, 0)]
+        }
+    };
+    unwrap(a).iter().any(|x| {
+        unwrap(b)
+            .iter()
+            .any(|y| x.1 > x.0 && y.1 > y.0 && overlaps(*x, *y))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn hours(v: serde_json::Value) -> OpeningHours {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn problems(v: serde_json::Value) -> Vec<String> {
+        let mut out = Violations::default();
+        hours(v).check("/h", &mut out);
+        out.0
+            .into_iter()
+            .map(|v| format!("{} {}", v.pointer, v.message))
+            .collect()
+    }
+
+    #[test]
+    fn well_formed_hours_pass() {
+        for ok in [
+            json!({"always_open": true}),
+            json!({"always_open": true, "exceptions": [{"from": "2026-12-24", "closed": true}]}),
+            // Kirkens SOS chat: past midnight on several days, no overlap with the next day.
+            json!({"weekly": [
+                {"days": ["mon", "tue"], "opens": "18:30", "closes": "22:30"},
+                {"days": ["wed"], "opens": "07:00", "closes": "01:30"},
+                {"days": ["thu", "fri"], "opens": "18:30", "closes": "01:30"},
+                {"days": ["sat", "sun"], "opens": "14:30", "closes": "01:30"}
+            ]}),
+            json!({"weekly": [{"days": ["mon"], "opens": "09:00", "closes": "15:00"},
+                              {"days": ["mon"], "opens": "17:00", "closes": "21:00"}],
+                   "holidays": "closed"}),
+            json!({"weekly": [{"days": ["fri"], "opens": "09:00", "closes": "15:00"}],
+                   "holidays": {"special": [{"opens": "10:00", "closes": "12:00"}]},
+                   "exceptions": [{"from": "2026-07-01", "to": "2026-07-31", "closed": true},
+                                  {"from": "2026-12-24", "intervals": [{"opens": "09:00", "closes": "12:00"}]}]}),
+        ] {
+            assert_eq!(problems(ok.clone()), Vec::<String>::new(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn malformed_hours_are_reported_with_pointers() {
+        let found = problems(json!({
+            "always_open": true,
+            "weekly": [
+                {"days": ["mon", "mon"], "opens": "09:00", "closes": "15:00"},
+                {"days": ["mon"], "opens": "14:00", "closes": "16:00"},
+                {"days": ["tue"], "opens": "10:00", "closes": "10:00"},
+                {"days": ["sun"], "opens": "22:00", "closes": "02:00"},
+                {"days": ["mon"], "opens": "01:00", "closes": "03:00"}
+            ],
+            "exceptions": [
+                {"from": "2026-05-10", "to": "2026-05-01", "closed": true},
+                {"from": "2026-12-24"},
+                {"from": "2026-12-24", "closed": true, "intervals": [{"opens": "09:00", "closes": "10:00"}]},
+                {"from": "2026-12-31", "intervals": [{"opens": "09:00", "closes": "12:00"}, {"opens": "11:00", "closes": "13:00"}]}
+            ]
+        }));
+        let expect = [
+            "/h/weekly always_open and weekly",
+            "/h/weekly/0/days/1 Monday is listed twice",
+            "/h/weekly/1 the Monday hours overlap the Monday hours of weekly/0",
+            "/h/weekly/2/closes closes equals opens",
+            "/h/weekly/4 the Monday hours overlap the Sunday hours of weekly/3",
+            "/h/exceptions/0/to the exception ends before it starts",
+            "/h/exceptions/1 an exception needs closed: true",
+            "/h/exceptions/2/intervals an exception is either closed",
+            "/h/exceptions/2 the dates overlap those of exceptions/1",
+            "/h/exceptions/3/intervals/1 overlaps interval 0",
+        ];
+        for e in expect {
+            assert!(
+                found.iter().any(|f| f.starts_with(e)),
+                "missing {e:?} in {found:#?}"
+            );
+        }
+        assert_eq!(found.len(), expect.len(), "{found:#?}");
+    }
+
+    #[test]
+    fn empty_hours_say_nothing() {
+        assert_eq!(problems(json!({})).len(), 1);
+    }
+
+    #[test]
+    fn clock_times_parse_strictly() {
+        assert_eq!(ClockTime::parse("07:05").unwrap().minutes(), 425);
+        assert_eq!(ClockTime::parse("23:59").unwrap().to_string(), "23:59");
+        for bad in ["24:00", "7:05", "07:60", "0705", "ab:cd"] {
+            assert!(ClockTime::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

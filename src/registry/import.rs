@@ -1,0 +1,120 @@
+//! Bulk loading of agencies and entries: the default catalogue on first start, and
+//! `veiviser import`. Each document is judged on its own; invalid ones are reported and
+//! change nothing.
+
+use chrono::Utc;
+use serde_json::Value;
+
+use super::{Registry, RegistryError};
+use crate::model::{ServiceEntry, Violations};
+use crate::store::{AgencyRecord, Attribution, ChangeKind, StoreError};
+
+/// One document to import and where it came from (a file path, for messages).
+#[derive(Debug, Clone)]
+pub struct SourceDocument {
+    pub origin: String,
+    pub value: Value,
+}
+
+/// Documents to import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSource {
+    pub agencies: Vec<SourceDocument>,
+    pub services: Vec<SourceDocument>,
+}
+
+/// What an import did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ImportReport {
+    pub agencies_created: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Documents that were refused, with every problem.
+    pub invalid: Vec<(String, Violations)>,
+}
+
+const IMPORT_ACTOR: &str = "import";
+
+impl Registry {
+    /// Imports agencies first (existing ones are kept as they are), then entries: new ones are
+    /// created, changed ones updated to a new version, identical ones left alone.
+    pub async fn import(&self, source: &ImportSource) -> Result<ImportReport, RegistryError> {
+        let mut report = ImportReport::default();
+        let by = Attribution {
+            actor: IMPORT_ACTOR,
+            at: Utc::now(),
+        };
+        for doc in &source.agencies {
+            match self.validator().validate_agency(&doc.value) {
+                Err(v) => report.invalid.push((doc.origin.clone(), v)),
+                Ok(mut agency) => {
+                    if self.store().get_agency(&agency.id)?.is_some() {
+                        continue;
+                    }
+                    agency.created_at = Some(by.at);
+                    let record = AgencyRecord {
+                        agency,
+                        token_hash: None,
+                    };
+                    self.store().insert_agency(&record, &by)?;
+                    report.agencies_created += 1;
+                }
+            }
+        }
+        for doc in &source.services {
+            match self.validate_for_import(&doc.value) {
+                Err(v) => report.invalid.push((doc.origin.clone(), v)),
+                Ok(entry) => self.import_entry(entry, &by, &mut report)?,
+            }
+        }
+        self.store().durable().await?;
+        Ok(report)
+    }
+
+    fn validate_for_import(&self, doc: &Value) -> Result<ServiceEntry, Violations> {
+        let entry = self.validator().validate_entry(doc)?;
+        let agency_known = self
+            .store()
+            .get_agency(&entry.agency)
+            .map_err(|e| Violations::single("", e.to_string()))?
+            .is_some();
+        if !agency_known {
+            return Err(Violations::single(
+                "/agency",
+                format!(
+                    "no agency '{}' is registered (import it in agencies.json)",
+                    entry.agency
+                ),
+            ));
+        }
+        Ok(entry)
+    }
+
+    fn import_entry(
+        &self,
+        mut entry: ServiceEntry,
+        by: &Attribution,
+        report: &mut ImportReport,
+    ) -> Result<(), StoreError> {
+        entry.updated_at = Some(by.at);
+        match self.store().get_service(&entry.id)? {
+            None => {
+                entry.version = Some(1);
+                entry.created_at = Some(by.at);
+                self.store().insert_service(&entry, by)?;
+                report.created += 1;
+            }
+            Some(current) if current.content() == entry.content() => report.unchanged += 1,
+            Some(current) => {
+                let version = current.version.unwrap_or(0);
+                entry.version = Some(version + 1);
+                entry.created_at = current.created_at;
+                self.store()
+                    .replace_service(&entry, version, ChangeKind::Updated, by)?;
+                report.updated += 1;
+            }
+        }
+        Ok(())
+    }
+}

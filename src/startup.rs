@@ -1,0 +1,169 @@
+//! Building and running the application: open the store, load the default catalogue on a
+//! new data directory, make sure there is an operator token, bind the listener, serve.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::auth;
+use crate::config::Config;
+use crate::model::Validator;
+use crate::registry::Registry;
+use crate::seed::CatalogueSource;
+use crate::store::Store;
+
+/// A bound, ready-to-run Veiviser.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    config: Config,
+}
+
+impl Application {
+    /// Opens everything and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let registry = open_registry(&config.data_dir, &config.catalogue, config.cache_bytes)?;
+        seed_if_new(&registry, &config.catalogue).await?;
+        ensure_admin_token(
+            registry.store(),
+            &config.data_dir,
+            config.admin_token.as_deref(),
+        )?;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        let state = AppState {
+            registry,
+            started_at: Instant::now(),
+        };
+        Ok(Application {
+            listener,
+            state,
+            config,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.state.registry
+    }
+
+    /// Serves until `shutdown` completes, then drains requests in flight.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
+        tracing::info!(addr = %self.local_addr(), "Veiviser is listening");
+        let routes = api::routes(self.state.clone());
+        api::server::serve(self.listener, routes, shutdown, self.config.limits).await;
+    }
+}
+
+/// Opens the store in `data_dir` and the validator over the catalogue's reference data.
+pub fn open_registry(
+    data_dir: &Path,
+    catalogue: &CatalogueSource,
+    cache_bytes: u64,
+) -> anyhow::Result<Registry> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let reference = catalogue
+        .reference()
+        .context("cannot read the reference data")?;
+    let validator = Arc::new(Validator::new(Arc::new(reference)));
+    let store = Store::open(&data_dir.join("db"), cache_bytes)
+        .with_context(|| format!("cannot open the database in {}", data_dir.display()))?;
+    Ok(Registry::new(store, validator))
+}
+
+/// Loads the default catalogue into a data directory that has never had it.
+async fn seed_if_new(registry: &Registry, catalogue: &CatalogueSource) -> anyhow::Result<()> {
+    if registry.store().is_seeded()? {
+        return Ok(());
+    }
+    let loaded = catalogue.documents()?;
+    let report = registry.import(&loaded.documents).await?;
+    for (origin, problem) in &loaded.unreadable {
+        tracing::error!(file = %origin, problem = %problem, "catalogue file skipped");
+    }
+    for (origin, violations) in &report.invalid {
+        tracing::error!(file = %origin, problems = %violations, "catalogue entry refused");
+    }
+    registry.store().mark_seeded()?;
+    tracing::info!(
+        agencies = report.agencies_created,
+        services = report.created,
+        "default catalogue loaded"
+    );
+    Ok(())
+}
+
+/// Sets the operator token's hash: the configured token wins; otherwise an existing hash is
+/// kept; otherwise a token is generated and written once to `<data>/admin-token` (0600).
+fn ensure_admin_token(
+    store: &Store,
+    data_dir: &Path,
+    configured: Option<&str>,
+) -> anyhow::Result<()> {
+    if let Some(token) = configured {
+        anyhow::ensure!(
+            token.len() >= 16,
+            "the operator token must have at least 16 characters"
+        );
+        store.set_admin_token_hash(&auth::hash_token(token))?;
+        return Ok(());
+    }
+    if store.admin_token_hash()?.is_some() {
+        return Ok(());
+    }
+    let token = auth::new_operator_token();
+    let path = data_dir.join("admin-token");
+    write_private(&path, &token)
+        .with_context(|| format!("cannot write the operator token to {}", path.display()))?;
+    store.set_admin_token_hash(&auth::hash_token(&token))?;
+    tracing::warn!(path = %path.display(), "generated an operator token; read it once from this file and keep it safe");
+    Ok(())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,495 @@
+//! The store: Veiviser's only door to sled. Typed reads and writes; every accepted change
+//! writes the entry, its audit record and the global change sequence in one transaction,
+//! and a write is acknowledged only after a flush covers it (see [`flusher`]).
+//!
+//! No sled type crosses this module's boundary.
+
+mod codec;
+mod flusher;
+mod keys;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+
+use crate::model::{Agency, ServiceEntry};
+use flusher::Flusher;
+
+/// The store layer's error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("'{0}' already exists")]
+    AlreadyExists(String),
+    #[error("'{0}' does not exist")]
+    Missing(String),
+    #[error("'{id}' is at version {current}")]
+    VersionMismatch { id: String, current: u64 },
+    #[error("stored record '{key}' cannot be read: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error("storage failed: {0}")]
+    Backend(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// What a change did to an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Retired,
+}
+
+/// One entry of the global change sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    pub seq: u64,
+    pub id: String,
+    pub kind: ChangeKind,
+    pub version: u64,
+    pub at: DateTime<Utc>,
+}
+
+/// Who changed what, when, to which version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    /// `operator`, `agency:<id>`, or `import`.
+    pub actor: String,
+    /// `service.created`, `service.updated`, `service.retired`, `agency.created`, `agency.key_issued`.
+    pub action: String,
+    /// The service or agency id.
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+}
+
+/// An agency with the hash of its current token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgencyRecord {
+    pub agency: Agency,
+    /// SHA-256 (hex) of the agency's current token; `None` until one is issued.
+    #[serde(default)]
+    pub token_hash: Option<String>,
+}
+
+/// A write to record in the audit log next to the entry itself.
+pub struct Attribution<'a> {
+    pub actor: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// Handle to the open database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    services: sled::Tree,
+    agencies: sled::Tree,
+    audit: sled::Tree,
+    changes: sled::Tree,
+    meta: sled::Tree,
+    flusher: Arc<Flusher>,
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+impl Store {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(Some(500))
+            .open()?;
+        Ok(Store {
+            services: db.open_tree(keys::SERVICES)?,
+            agencies: db.open_tree(keys::AGENCIES)?,
+            audit: db.open_tree(keys::AUDIT)?,
+            changes: db.open_tree(keys::CHANGES)?,
+            meta: db.open_tree(keys::META)?,
+            flusher: Arc::new(Flusher::new(db.clone())),
+            db,
+        })
+    }
+
+    /// Waits until every write made so far is on disk. Call before acknowledging a write.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        self.flusher.flush().await.map_err(StoreError::Backend)
+    }
+
+    // ----- services -----
+
+    pub fn get_service(&self, id: &str) -> Result<Option<ServiceEntry>, StoreError> {
+        self.services
+            .get(id)?
+            .map(|v| codec::decode(id.as_bytes(), &v))
+            .transpose()
+    }
+
+    /// Entries in id order after `after`, keeping those `keep` accepts, at most `limit`;
+    /// also says whether more would follow.
+    pub fn scan_services(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        keep: impl Fn(&ServiceEntry) -> bool,
+    ) -> Result<(Vec<ServiceEntry>, bool), StoreError> {
+        let range = match after {
+            Some(after) => self.services.range::<&[u8], _>((
+                std::ops::Bound::Excluded(after.as_bytes()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => self.services.iter(),
+        };
+        let mut found = Vec::new();
+        for item in range {
+            let (key, value) = item?;
+            let entry: ServiceEntry = codec::decode(&key, &value)?;
+            if keep(&entry) {
+                if found.len() == limit {
+                    return Ok((found, true));
+                }
+                found.push(entry);
+            }
+        }
+        Ok((found, false))
+    }
+
+    /// Every entry, in id order.
+    pub fn all_services(&self) -> Result<Vec<ServiceEntry>, StoreError> {
+        Ok(self.scan_services(None, usize::MAX, |_| true)?.0)
+    }
+
+    pub fn service_count(&self) -> usize {
+        self.services.len()
+    }
+
+    /// Stores a new entry (its version already set), failing if the id is taken.
+    pub fn insert_service(
+        &self,
+        entry: &ServiceEntry,
+        by: &Attribution,
+    ) -> Result<ChangeRecord, StoreError> {
+        self.write_service(entry, None, ChangeKind::Created, by)
+    }
+
+    /// Replaces an entry whose stored version is `expected_version`.
+    pub fn replace_service(
+        &self,
+        entry: &ServiceEntry,
+        expected_version: u64,
+        kind: ChangeKind,
+        by: &Attribution,
+    ) -> Result<ChangeRecord, StoreError> {
+        self.write_service(entry, Some(expected_version), kind, by)
+    }
+
+    fn write_service(
+        &self,
+        entry: &ServiceEntry,
+        expected_version: Option<u64>,
+        kind: ChangeKind,
+        by: &Attribution,
+    ) -> Result<ChangeRecord, StoreError> {
+        let key = entry.id.as_bytes();
+        let value = codec::encode(entry);
+        let version = entry.version.unwrap_or(1);
+        let trees = (&self.services, &self.audit, &self.changes, &self.meta);
+        let result = trees.transaction(|(services, audit, changes, meta)| {
+            let current = services
+                .get(key)?
+                .map(|v| codec::decode::<ServiceEntry>(key, &v))
+                .transpose()
+                .map_err(ConflictableTransactionError::Abort)?;
+            match (expected_version, current) {
+                (None, Some(_)) => return abort(StoreError::AlreadyExists(entry.id.clone())),
+                (Some(_), None) => return abort(StoreError::Missing(entry.id.clone())),
+                (Some(expected), Some(current)) if current.version != Some(expected) => {
+                    return abort(StoreError::VersionMismatch {
+                        id: entry.id.clone(),
+                        current: current.version.unwrap_or(0),
+                    });
+                }
+                _ => {}
+            }
+            services.insert(key, value.as_slice())?;
+            let action = match kind {
+                ChangeKind::Created => "service.created",
+                ChangeKind::Updated => "service.updated",
+                ChangeKind::Retired => "service.retired",
+            };
+            append_audit(audit, meta, by, action, &entry.id, Some(version))?;
+            let seq = next_seq(meta, keys::CHANGE_SEQ)?;
+            let change = ChangeRecord {
+                seq,
+                id: entry.id.clone(),
+                kind,
+                version,
+                at: by.at,
+            };
+            changes.insert(&keys::seq(seq), codec::encode(&change))?;
+            Ok(change)
+        });
+        unwrap_tx(result)
+    }
+
+    /// Changes after `since`, in order, at most `limit`.
+    pub fn changes_since(&self, since: u64, limit: usize) -> Result<Vec<ChangeRecord>, StoreError> {
+        self.changes
+            .range(keys::seq(since.saturating_add(1))..)
+            .take(limit)
+            .map(|item| {
+                let (k, v) = item?;
+                codec::decode(&k, &v)
+            })
+            .collect()
+    }
+
+    /// The last change sequence number handed out (0 when none).
+    pub fn last_change_seq(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .meta
+            .get(keys::CHANGE_SEQ)?
+            .and_then(|v| keys::decode_seq(&v))
+            .unwrap_or(0))
+    }
+
+    // ----- agencies -----
+
+    pub fn get_agency(&self, id: &str) -> Result<Option<AgencyRecord>, StoreError> {
+        self.agencies
+            .get(id)?
+            .map(|v| codec::decode(id.as_bytes(), &v))
+            .transpose()
+    }
+
+    pub fn list_agencies(&self) -> Result<Vec<AgencyRecord>, StoreError> {
+        self.agencies
+            .iter()
+            .map(|item| {
+                let (k, v) = item?;
+                codec::decode(&k, &v)
+            })
+            .collect()
+    }
+
+    /// Stores a new agency, failing if the id is taken.
+    pub fn insert_agency(&self, record: &AgencyRecord, by: &Attribution) -> Result<(), StoreError> {
+        let key = record.agency.id.as_bytes();
+        let value = codec::encode(record);
+        let result =
+            (&self.agencies, &self.audit, &self.meta).transaction(|(agencies, audit, meta)| {
+                if agencies.get(key)?.is_some() {
+                    return abort(StoreError::AlreadyExists(record.agency.id.clone()));
+                }
+                agencies.insert(key, value.as_slice())?;
+                append_audit(audit, meta, by, "agency.created", &record.agency.id, None)
+            });
+        unwrap_tx(result)
+    }
+
+    /// Replaces an agency's token hash; the previous token stops working at once.
+    pub fn set_agency_token(
+        &self,
+        id: &str,
+        token_hash: &str,
+        by: &Attribution,
+    ) -> Result<(), StoreError> {
+        let key = id.as_bytes();
+        let result =
+            (&self.agencies, &self.audit, &self.meta).transaction(|(agencies, audit, meta)| {
+                let Some(bytes) = agencies.get(key)? else {
+                    return abort(StoreError::Missing(id.to_string()));
+                };
+                let mut record: AgencyRecord =
+                    codec::decode(key, &bytes).map_err(ConflictableTransactionError::Abort)?;
+                record.token_hash = Some(token_hash.to_string());
+                agencies.insert(key, codec::encode(&record))?;
+                append_audit(audit, meta, by, "agency.key_issued", id, None)
+            });
+        unwrap_tx(result)
+    }
+
+    // ----- audit, operator token, seeding -----
+
+    /// Audit records after `after`, oldest first, at most `limit`.
+    pub fn audit_since(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        self.audit
+            .range(keys::seq(after.saturating_add(1))..)
+            .take(limit)
+            .map(|item| {
+                let (k, v) = item?;
+                codec::decode(&k, &v)
+            })
+            .collect()
+    }
+
+    pub fn admin_token_hash(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .meta
+            .get(keys::ADMIN_TOKEN_HASH)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn set_admin_token_hash(&self, hash: &str) -> Result<(), StoreError> {
+        self.meta.insert(keys::ADMIN_TOKEN_HASH, hash.as_bytes())?;
+        Ok(())
+    }
+
+    /// Whether the default catalogue was loaded into this data directory once already
+    /// (so that entries retired since are not brought back at the next start).
+    pub fn is_seeded(&self) -> Result<bool, StoreError> {
+        Ok(self.meta.get(keys::SEEDED)?.is_some())
+    }
+
+    pub fn mark_seeded(&self) -> Result<(), StoreError> {
+        self.meta.insert(keys::SEEDED, &b"1"[..])?;
+        Ok(())
+    }
+
+    /// Bytes on disk, for metrics.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+fn abort<T>(e: StoreError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn unwrap_tx<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+    result.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => e.into(),
+    })
+}
+
+/// Hands out the next number of a counter in `meta`, inside the caller's transaction, so the
+/// sequence has no gaps: a number is used exactly when the transaction commits.
+fn next_seq(meta: &TransactionalTree, counter: &[u8]) -> TxResult<u64> {
+    let last = meta
+        .get(counter)?
+        .and_then(|v| keys::decode_seq(&v))
+        .unwrap_or(0);
+    let next = last + 1;
+    meta.insert(counter, &keys::seq(next))?;
+    Ok(next)
+}
+
+fn append_audit(
+    audit: &TransactionalTree,
+    meta: &TransactionalTree,
+    by: &Attribution,
+    action: &str,
+    target: &str,
+    version: Option<u64>,
+) -> TxResult<()> {
+    let seq = next_seq(meta, keys::AUDIT_SEQ)?;
+    let record = AuditRecord {
+        seq,
+        at: by.at,
+        actor: by.actor.to_string(),
+        action: action.to_string(),
+        target: target.to_string(),
+        version,
+    };
+    audit.insert(&keys::seq(seq), codec::encode(&record))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, version: u64) -> ServiceEntry {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "agency": "bufdir", "name": {"nb": "Navn"}, "summary": {"nb": "Kort"},
+            "topics": ["mobbing"], "coverage": {"scope": "national"},
+            "channels": [{"kind": "phone", "address": "116111"}], "urgency": "crisis",
+            "version": version
+        }))
+        .unwrap()
+    }
+
+    fn by() -> Attribution<'static> {
+        Attribution {
+            actor: "agency:bufdir",
+            at: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn acknowledged_writes_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), 8 << 20).unwrap();
+            store.insert_service(&entry("a-service", 1), &by()).unwrap();
+            store
+                .replace_service(&entry("a-service", 2), 1, ChangeKind::Updated, &by())
+                .unwrap();
+            store.durable().await.unwrap();
+        }
+        let store = Store::open(dir.path(), 8 << 20).unwrap();
+        assert_eq!(
+            store.get_service("a-service").unwrap().unwrap().version,
+            Some(2)
+        );
+        let changes = store.changes_since(0, 10).unwrap();
+        assert_eq!(changes.iter().map(|c| c.seq).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(store.audit_since(0, 10).unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn conflicts_write_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8 << 20).unwrap();
+        store.insert_service(&entry("a-service", 1), &by()).unwrap();
+        assert!(matches!(
+            store.insert_service(&entry("a-service", 1), &by()),
+            Err(StoreError::AlreadyExists(_))
+        ));
+        assert!(matches!(
+            store.replace_service(&entry("a-service", 3), 2, ChangeKind::Updated, &by()),
+            Err(StoreError::VersionMismatch { current: 1, .. })
+        ));
+        assert!(matches!(
+            store.replace_service(&entry("other", 2), 1, ChangeKind::Updated, &by()),
+            Err(StoreError::Missing(_))
+        ));
+        // Only the first write reached the audit log and the change feed: no gaps, no extras.
+        assert_eq!(store.changes_since(0, 10).unwrap().len(), 1);
+        assert_eq!(store.audit_since(0, 10).unwrap().len(), 1);
+        assert_eq!(store.last_change_seq().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn scans_page_in_id_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8 << 20).unwrap();
+        for id in ["cc", "aa", "bb", "dd"] {
+            store.insert_service(&entry(id, 1), &by()).unwrap();
+        }
+        let (page, more) = store.scan_services(None, 2, |_| true).unwrap();
+        assert_eq!(
+            page.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["aa", "bb"]
+        );
+        assert!(more);
+        let (page, more) = store.scan_services(Some("bb"), 2, |_| true).unwrap();
+        assert_eq!(
+            page.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["cc", "dd"]
+        );
+        assert!(!more);
+    }
+}
