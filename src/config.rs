@@ -67,7 +67,7 @@ pub enum Command {
 pub struct DataArg {
     /// Data directory (sled database).
     #[arg(long = "data", env = "VEIVISER_DATA", default_value = "./data")]
-    pub dir: PathBuf,
+    pub data_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -75,12 +75,12 @@ pub struct CatalogueArg {
     /// Catalogue folder with topics.json and reference data [default: the catalogue built
     /// into the binary]
     #[arg(long = "catalog", env = "VEIVISER_CATALOG")]
-    pub dir: Option<PathBuf>,
+    pub catalog_dir: Option<PathBuf>,
 }
 
 impl CatalogueArg {
     pub fn source(&self) -> CatalogueSource {
-        self.dir
+        self.catalog_dir
             .clone()
             .map_or(CatalogueSource::Embedded, CatalogueSource::Dir)
     }
@@ -125,7 +125,7 @@ impl From<&ServeArgs> for Config {
     fn from(args: &ServeArgs) -> Self {
         Config {
             addr: args.addr,
-            data_dir: args.data.dir.clone(),
+            data_dir: args.data.data_dir.clone(),
             catalogue: args.catalogue.source(),
             admin_token: args.admin_token.clone(),
             cache_bytes: args.cache_mb << 20,
@@ -152,5 +152,14 @@ impl Config {
                 shutdown_grace: Duration::from_secs(5),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

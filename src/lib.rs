@@ -12,6 +12,9 @@
 //! - [`api`]: the warp routes and handlers, and `ApiError` → problem+json.
 //! - [`startup`], [`config`], [`telemetry`], [`seed`], [`commands`]: running it.
 
+// One module-file style throughout: `foo/mod.rs`, never `foo.rs` beside `foo/`.
+#![deny(clippy::self_named_module_files)]
+
 /// HTTP routes, handlers and the server.
 pub mod api;
 /// Tokens and principals.

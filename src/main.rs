@@ -20,8 +20,10 @@ async fn main() -> ExitCode {
             path,
             data,
             catalogue,
-        } => commands::import(path, &data.dir, &catalogue.source()).await,
-        Command::Export { data, catalogue } => commands::export(&data.dir, &catalogue.source()),
+        } => commands::import(path, &data.data_dir, &catalogue.source()).await,
+        Command::Export { data, catalogue } => {
+            commands::export(&data.data_dir, &catalogue.source())
+        }
     };
     result.unwrap_or_else(|e| {
         tracing::error!("{e:#}");

@@ -77,7 +77,7 @@ pub fn json_body()
     warp::header::optional::<String>("content-type")
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::body::stream())
-        .then(|content_type, length, body| read_json(content_type, length, body))
+        .then(read_json)
 }
 
 async fn read_json<S, B>(

@@ -6,7 +6,7 @@ use warp::reply::Response;
 
 use super::error::ApiError;
 use super::filters::Ctx;
-use super::{json_response, parse_query};
+use super::{json_response, parse_query, with_query_problems};
 use crate::model::schema;
 
 /// `GET /healthz`: the process is up.
@@ -53,7 +53,7 @@ pub async fn schema(_: &Ctx, name: String) -> Result<Response, ApiError> {
 pub async fn audit(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, ApiError> {
     let principal = ctx.principal()?;
     let (mut after, mut limit) = (0u64, 100usize);
-    parse_query(&query, |key, value, bad| {
+    let bad = parse_query(&query, |key, value, bad| {
         match key {
             "after" => match value.parse() {
                 Ok(n) => after = n,
@@ -66,8 +66,8 @@ pub async fn audit(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, 
             _ => return false,
         }
         true
-    })?;
-    let records = ctx.state.registry.audit(&principal, after, limit)?;
+    });
+    let records = with_query_problems(bad, ctx.state.registry.audit(&principal, after, limit))?;
     let next_after = records.last().map(|r| r.seq);
     Ok(json_response(
         StatusCode::OK,

@@ -25,6 +25,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use crate::model::Violations;
+use crate::registry::RegistryError;
 use error::ApiError;
 pub use filters::AppState;
 use filters::{Ctx, ctx, json_body, query_pairs};
@@ -174,12 +175,13 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     warp::reply::with_status(warp::reply::json(body), status).into_response()
 }
 
-/// Hands each query pair to `accept`, which returns false for an unknown key; every unknown
-/// or bad parameter is reported together as a 400.
+/// Hands each query pair to `accept`, which returns false for an unknown key, and returns
+/// every unknown or unreadable parameter, so that they can be reported in one 400 together
+/// with what the registry finds wrong with the rest.
 pub fn parse_query(
     pairs: &[(String, String)],
     mut accept: impl FnMut(&str, &str, &mut Violations) -> bool,
-) -> Result<(), ApiError> {
+) -> Violations {
     let mut bad = Violations::default();
     for (key, value) in pairs {
         if !accept(key, value, &mut bad) {
@@ -189,5 +191,20 @@ pub fn parse_query(
             );
         }
     }
-    bad.into_result(()).map_err(ApiError::BadRequest)
+    bad
+}
+
+/// The outcome of a query, with the `bad` parameters reported together with any it found.
+pub fn with_query_problems<T>(
+    mut bad: Violations,
+    query: Result<T, RegistryError>,
+) -> Result<T, ApiError> {
+    match query {
+        Ok(value) => bad.into_result(value).map_err(ApiError::BadRequest),
+        Err(RegistryError::BadQuery(mut more)) => {
+            bad.0.append(&mut more.0);
+            Err(ApiError::BadRequest(bad))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

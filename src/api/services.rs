@@ -6,14 +6,14 @@ use warp::reply::Response;
 
 use super::error::ApiError;
 use super::filters::{Ctx, etag, if_none_match_hits, parse_if_match};
-use super::{json_response, parse_query};
+use super::{json_response, parse_query, with_query_problems};
 use crate::model::ServiceEntry;
 use crate::registry::{MAX_PAGE, ServiceFilter};
 
 /// `GET /v1/services`: filter by topic, municipality, county, agency, channel, status; cursor pages.
 pub async fn list(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, ApiError> {
     let mut filter = ServiceFilter::default();
-    parse_query(&query, |key, value, bad| {
+    let bad = parse_query(&query, |key, value, bad| {
         let slot = match key {
             "topic" => &mut filter.topic,
             "municipality" => &mut filter.municipality,
@@ -36,8 +36,8 @@ pub async fn list(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, A
         };
         *slot = Some(value.to_string());
         true
-    })?;
-    let page = ctx.state.registry.list_services(&filter)?;
+    });
+    let page = with_query_problems(bad, ctx.state.registry.list_services(&filter))?;
     Ok(json_response(StatusCode::OK, &page))
 }
 

@@ -244,18 +244,21 @@ impl OpeningHours {
                 "the hours give neither always_open, weekly hours nor exceptions: leave hours out when they are not known",
             );
         }
-        self.check_weekly(at, out);
+        check_weekly(&self.weekly, at, out);
         if let HolidayPolicy::Special(intervals) = &self.holidays {
             check_day_intervals(intervals, &format!("{at}/holidays/special"), out);
         }
         self.check_exceptions(at, out);
     }
+}
 
-    fn check_weekly(&self, at: &str, out: &mut Violations) {
+/// Checks weekly rules on their own (also used when the rest of the hours cannot be read).
+pub fn check_weekly(weekly: &[WeeklyHours], at: &str, out: &mut Violations) {
+    {
         // Every (rule, day) pair becomes an interval on the week's ring of minutes, so that
         // Sunday 22:00–02:00 is seen to overlap Monday 01:00–09:00.
         let mut placed: Vec<(usize, Weekday, (u32, u32))> = Vec::new();
-        for (i, rule) in self.weekly.iter().enumerate() {
+        for (i, rule) in weekly.iter().enumerate() {
             let rule_at = format!("{at}/weekly/{i}");
             if rule.opens == rule.closes {
                 out.push(
@@ -292,7 +295,9 @@ impl OpeningHours {
             }
         }
     }
+}
 
+impl OpeningHours {
     fn check_exceptions(&self, at: &str, out: &mut Violations) {
         for (i, exception) in self.exceptions.iter().enumerate() {
             let ex_at = format!("{at}/exceptions/{i}");

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::Agency;
 use super::entry::{AddressKind, ChannelKind, ServiceEntry};
-use super::hours::OpeningHours;
+use super::hours::{OpeningHours, WeeklyHours, check_weekly};
 use super::ids::{check_email, check_probe_url, check_public_url, parse_org_number, parse_phone};
 use super::reference::Reference;
 use super::schema::schema_for;
@@ -221,9 +221,15 @@ fn check_channel(channel: &Value, at: &str, out: &mut Violations) {
         }
     }
     if let Some(hours) = channel.get("hours") {
-        // Shape errors were reported by the schema; only well-formed hours get these checks.
-        if let Ok(hours) = OpeningHours::deserialize(hours) {
-            hours.check(&format!("{at}/hours"), out);
+        // Shape errors were reported by the schema; only what can be read gets these checks.
+        let at = format!("{at}/hours");
+        match OpeningHours::deserialize(hours) {
+            Ok(hours) => hours.check(&at, out),
+            Err(_) => {
+                if let Some(Ok(weekly)) = hours.get("weekly").map(Vec::<WeeklyHours>::deserialize) {
+                    check_weekly(&weekly, &at, out);
+                }
+            }
         }
     }
     if let Some(url) = channel.pointer("/health_check/url").and_then(Value::as_str) {

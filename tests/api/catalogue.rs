@@ -1,0 +1,120 @@
+//! Contract tests: the checked-in schemas are what the code generates, every catalogue file
+//! is valid, and every entry comes back from the API as it is in its file.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use veiviser::model::{Validator, schema};
+use veiviser::seed::CatalogueSource;
+
+use crate::helpers::{repo_path, spawn_app};
+
+#[test]
+fn checked_in_schemas_are_what_the_code_generates() {
+    for published in schema::published() {
+        let path = repo_path("schemas").join(published.file_name());
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{} is missing: run `cargo run -- schema`", path.display()));
+        let on_disk: Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            on_disk == published.schema,
+            "{} drifted from the code: run `cargo run -- schema` and commit",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn every_catalogue_file_is_valid() {
+    let source = CatalogueSource::Dir(repo_path("catalog"));
+    let validator = Validator::new(Arc::new(source.reference().unwrap()));
+    let reference = validator.reference();
+    assert_eq!(reference.places.municipality_count(), 357);
+    assert_eq!(reference.places.county_count(), 15);
+    let loaded = source.documents().unwrap();
+    assert!(loaded.unreadable.is_empty(), "{:?}", loaded.unreadable);
+    assert_eq!(loaded.documents.agencies.len(), 12);
+    assert_eq!(loaded.documents.services.len(), 38);
+    for doc in &loaded.documents.agencies {
+        validator
+            .validate_agency(&doc.value)
+            .unwrap_or_else(|v| panic!("{}: {v}", doc.origin));
+    }
+    let agencies: Vec<&str> = loaded
+        .documents
+        .agencies
+        .iter()
+        .map(|d| d.value["id"].as_str().unwrap())
+        .collect();
+    for doc in &loaded.documents.services {
+        let entry = validator
+            .validate_entry(&doc.value)
+            .unwrap_or_else(|v| panic!("{}: {v}", doc.origin));
+        assert!(
+            doc.origin.ends_with(&format!("services/{}.json", entry.id)),
+            "{} holds {}",
+            doc.origin,
+            entry.id
+        );
+        assert!(
+            agencies.contains(&entry.agency.as_str()),
+            "{}: unknown agency",
+            doc.origin
+        );
+    }
+    // Every service a topic routes to first exists.
+    let ids: Vec<&str> = loaded
+        .documents
+        .services
+        .iter()
+        .map(|d| d.value["id"].as_str().unwrap())
+        .collect();
+    for topic in reference.taxonomy.topics() {
+        for id in &topic.route_first {
+            assert!(
+                ids.contains(&id.as_str()),
+                "{} routes to unknown {id}",
+                topic.id
+            );
+        }
+    }
+}
+
+#[test]
+fn the_embedded_catalogue_is_the_catalog_folder() {
+    let embedded = CatalogueSource::Embedded.documents().unwrap().documents;
+    let on_disk = CatalogueSource::Dir(repo_path("catalog"))
+        .documents()
+        .unwrap()
+        .documents;
+    let values = |docs: &[veiviser::registry::SourceDocument]| {
+        docs.iter().map(|d| d.value.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(values(&embedded.services), values(&on_disk.services));
+    assert_eq!(values(&embedded.agencies), values(&on_disk.agencies));
+}
+
+#[tokio::test]
+async fn every_catalogue_entry_round_trips_through_the_api() {
+    let app = spawn_app().await;
+    let mut checked = 0;
+    for file in std::fs::read_dir(repo_path("catalog/services")).unwrap() {
+        let path = file.unwrap().path();
+        let on_disk: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let id = on_disk["id"].as_str().unwrap();
+        let mut served = app.get_json(&format!("/v1/services/{id}")).await;
+        assert_eq!(served["version"], 1);
+        for server_managed in ["version", "created_at", "updated_at"] {
+            served.as_object_mut().unwrap().remove(server_managed);
+        }
+        assert_eq!(
+            served,
+            on_disk,
+            "{} changed on its way through the API",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 38);
+}

@@ -1,0 +1,70 @@
+use std::process::Command;
+
+use crate::helpers::repo_path;
+
+fn veiviser(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_veiviser"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn validate_passes_the_catalogue_and_points_at_errors() {
+    let catalog = repo_path("catalog");
+    let (ok, out) = veiviser(&["validate", catalog.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("50 document(s) checked, 0 invalid"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    let mut entry = crate::helpers::sample_entry("feil");
+    entry["channels"][0]["address"] = "12".into();
+    std::fs::write(&bad, entry.to_string()).unwrap();
+    std::fs::write(dir.path().join("broken.json"), "{ nope").unwrap();
+    let (ok, out) = veiviser(&["validate", dir.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        out.contains("bad.json: /channels/0/address: phone address"),
+        "{out}"
+    );
+    assert!(out.contains("broken.json: not JSON"), "{out}");
+}
+
+#[test]
+fn schema_writes_the_checked_in_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _) = veiviser(&["schema", "--out", dir.path().to_str().unwrap()]);
+    assert!(ok);
+    for name in ["service-entry.schema.json", "agency.schema.json"] {
+        let written = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let checked_in = std::fs::read_to_string(repo_path("schemas").join(name)).unwrap();
+        assert_eq!(written, checked_in, "{name}");
+    }
+}
+
+#[test]
+fn import_then_export() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let catalog = repo_path("catalog");
+    let (ok, out) = veiviser(&["import", catalog.to_str().unwrap(), "--data", data_dir]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(
+            "agencies created: 12; services created: 38, updated: 0, unchanged: 0, refused: 0"
+        ),
+        "{out}"
+    );
+    let (ok, out) = veiviser(&["import", catalog.to_str().unwrap(), "--data", data_dir]);
+    assert!(ok && out.contains("unchanged: 38"), "{out}");
+    let (ok, out) = veiviser(&["export", "--data", data_dir]);
+    assert!(ok);
+    let exported: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(exported["services"].as_array().unwrap().len(), 38);
+    assert_eq!(exported["agencies"].as_array().unwrap().len(), 12);
+}

@@ -1,0 +1,202 @@
+//! `spawn_app()`: a real Veiviser on 127.0.0.1:0 with sled in a fresh temp directory, and a
+//! real HTTP client with typed helpers.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use veiviser::config::Config;
+use veiviser::startup::Application;
+use veiviser::telemetry;
+
+pub const ADMIN: &str = "test-operator-token-0123456789";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub dir: Option<TempDir>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+/// Starts a new app on an empty data directory (which loads the default catalogue).
+pub async fn spawn_app() -> TestApp {
+    spawn_app_in(tempfile::tempdir().unwrap()).await
+}
+
+/// Starts an app on an empty data directory with a changed configuration.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_in_with(tempfile::tempdir().unwrap(), change).await
+}
+
+/// Starts an app on an existing data directory.
+pub async fn spawn_app_in(dir: TempDir) -> TestApp {
+    spawn_app_in_with(dir, |_| {}).await
+}
+
+/// Starts an app on an existing data directory with a changed configuration.
+pub async fn spawn_app_in_with(dir: TempDir, change: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config::for_test(dir.path().to_path_buf(), ADMIN);
+    change(&mut config);
+    start(dir, config).await
+}
+
+async fn start(dir: TempDir, config: Config) -> TestApp {
+    telemetry::init_for_test();
+    // A store that was just closed may take a moment to release sled's lock.
+    let mut attempt = 0;
+    let app = loop {
+        match Application::build(config.clone()).await {
+            Ok(app) => break app,
+            Err(e) if attempt < 50 => {
+                attempt += 1;
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("cannot start Veiviser: {e:#}"),
+        }
+    };
+    let addr = app.local_addr();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        dir: Some(dir),
+        shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops the server gracefully and hands back its data directory.
+    pub async fn stop(mut self) -> TempDir {
+        drop(std::mem::replace(&mut self.client, reqwest::Client::new()));
+        let _ = self.shutdown.take().unwrap().send(());
+        self.server.take().unwrap().await.unwrap();
+        self.dir.take().unwrap()
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path, None).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Response {
+        self.request(method, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_service(&self, token: &str, body: &Value) -> Response {
+        self.send_json(Method::POST, "/v1/services", Some(token), body)
+            .await
+    }
+
+    pub async fn put_service(
+        &self,
+        token: &str,
+        id: &str,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> Response {
+        let mut request = self
+            .request(Method::PUT, &format!("/v1/services/{id}"), Some(token))
+            .json(body);
+        if let Some(tag) = if_match {
+            request = request.header("if-match", tag);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Registers an agency as the operator and returns its token.
+    pub async fn create_agency(&self, id: &str) -> String {
+        let body = json!({ "id": id, "name": format!("Agency {id}"), "org_number": "986128433" });
+        let response = self
+            .send_json(Method::POST, "/v1/agencies", Some(ADMIN), &body)
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+}
+
+/// A valid entry owned by whoever posts it.
+pub fn sample_entry(id: &str) -> Value {
+    json!({
+        "id": id,
+        "name": { "nb": "Prøvetjeneste", "en": "Test service" },
+        "summary": { "nb": "En tjeneste for tester." },
+        "topics": ["mobbing"],
+        "audience": { "min_age": 13, "max_age": 19 },
+        "coverage": { "scope": "areas", "municipalities": ["4601"] },
+        "channels": [
+            { "kind": "phone", "address": "22 40 00 40",
+              "hours": { "weekly": [{ "days": ["mon", "tue", "wed", "thu", "fri"], "opens": "09:00", "closes": "15:00" }] } },
+            { "kind": "chat", "address": "https://chat.example.no",
+              "health_check": { "url": "http://127.0.0.1:9/health" } }
+        ],
+        "urgency": "ordinary"
+    })
+}
+
+/// The problem+json body of a response, checking the content type and status.
+pub async fn problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["type"].as_str().unwrap().starts_with("https://"));
+    assert!(body["title"].is_string() && body["detail"].is_string());
+    body
+}
+
+/// The pointers of a problem's `errors`.
+pub fn pointers(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap().to_string())
+        .collect()
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}

@@ -1,0 +1,11 @@
+//! One integration binary: every test starts a real server on 127.0.0.1:0 with its own
+//! sled directory and talks to it over HTTP.
+
+mod agencies;
+mod catalogue;
+mod cli;
+mod errors;
+mod helpers;
+mod meta;
+mod persistence;
+mod services;

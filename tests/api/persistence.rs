@@ -1,0 +1,194 @@
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN, problem, sample_entry, spawn_app, spawn_app_in};
+
+#[tokio::test]
+async fn everything_survives_a_restart() {
+    let app = spawn_app().await;
+    let token = app.create_agency("kommune-a").await;
+    app.post_service(&token, &sample_entry("varig")).await;
+    let retire = app
+        .request(Method::DELETE, "/v1/services/kirkens-sos", Some(ADMIN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retire.status(), StatusCode::NO_CONTENT);
+    let before = app.get_json("/v1/services/varig").await;
+    let dir = app.stop().await;
+
+    let app = spawn_app_in(dir).await;
+    assert_eq!(app.get_json("/v1/services/varig").await, before);
+    // The agency's token still works, and the seed is not loaded again over the retirement.
+    let mut changed = sample_entry("varig");
+    changed["summary"] = json!({ "nb": "Etter omstart." });
+    assert_eq!(
+        app.put_service(&token, "varig", Some("\"1\""), &changed)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    problem(app.get("/v1/services/kirkens-sos").await, StatusCode::GONE).await;
+    assert_eq!(app.get_json("/readyz").await["services"], 39);
+}
+
+/// A Veiviser process of its own, so it can be killed with SIGKILL.
+struct Process {
+    child: Child,
+    addr: String,
+}
+
+fn start_process(data: &std::path::Path) -> Process {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veiviser"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--admin-token",
+            ADMIN,
+        ])
+        .arg("--data")
+        .arg(data)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if event["message"] == "Veiviser is listening" {
+            break event["addr"].as_str().unwrap().to_string();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Process { child, addr }
+}
+
+#[tokio::test]
+async fn every_acknowledged_write_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_process(dir.path());
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", server.addr);
+    let created: Value = client
+        .post(format!("{base}/v1/agencies"))
+        .bearer_auth(ADMIN)
+        .json(&json!({ "id": "kommune-a", "name": "Kommune A", "org_number": "986128433" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+
+    // 64 creates from 16 concurrent clients; note every one the server acknowledged.
+    let mut tasks = Vec::new();
+    for worker in 0..16 {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for n in 0..4 {
+                let id = format!("krasj-{worker}-{n}");
+                let response = client
+                    .post(format!("{base}/v1/services"))
+                    .bearer_auth(&token)
+                    .json(&sample_entry(&id))
+                    .send()
+                    .await
+                    .unwrap();
+                if response.status() == StatusCode::CREATED {
+                    acknowledged.push(id);
+                }
+            }
+            acknowledged
+        }));
+    }
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+    assert_eq!(acknowledged.len(), 64);
+    // SIGKILL right after the last acknowledgement: no graceful shutdown, no final flush.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let mut server = start_process(dir.path());
+    let base = format!("http://{}", server.addr);
+    for id in &acknowledged {
+        let response = client
+            .get(format!("{base}/v1/services/{id}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{id} was acknowledged but is gone"
+        );
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn a_generated_operator_token_is_written_once_and_stored_only_as_a_hash() {
+    let app = crate::helpers::spawn_app_with(|c| c.admin_token = None).await;
+    let dir = app.stop().await;
+    let path = dir.path().join("admin-token");
+    let token = std::fs::read_to_string(&path).unwrap().trim().to_string();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // The database holds no copy of the token itself.
+    for file in walk(&dir.path().join("db")) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{} holds the token",
+            file.display()
+        );
+    }
+    // A restart keeps the token (and does not write a new one).
+    let app = crate::helpers::spawn_app_in_with(dir, |c| c.admin_token = None).await;
+    let dir_path = app.dir.as_ref().unwrap().path().to_path_buf();
+    let audit = app
+        .request(Method::GET, "/v1/audit", Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(audit.status(), StatusCode::OK);
+    assert_eq!(
+        std::fs::read_to_string(dir_path.join("admin-token"))
+            .unwrap()
+            .trim(),
+        token
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for item in std::fs::read_dir(dir).unwrap() {
+        let path = item.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path))
+        } else {
+            files.push(path)
+        }
+    }
+    files
+}
