@@ -5,6 +5,7 @@ mod agencies;
 mod catalogue;
 mod cli;
 mod errors;
+mod examples;
 mod helpers;
 mod meta;
 mod persistence;
