@@ -32,12 +32,17 @@ fn entry(id: &str) -> Value {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let clients = args.first().copied().unwrap_or(32);
     let total = args.get(1).copied().unwrap_or(4000);
 
     let dir = tempfile::tempdir().unwrap();
-    let app = Application::build(Config::for_test(dir.path().to_path_buf(), ADMIN)).await.unwrap();
+    let app = Application::build(Config::for_test(dir.path().to_path_buf(), ADMIN))
+        .await
+        .unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
 
@@ -64,7 +69,13 @@ async fn main() {
             for n in 0..count {
                 let body = entry(&format!("last-{worker}-{n}"));
                 let sent = Instant::now();
-                let response = http.post(format!("{base}/v1/services")).bearer_auth(&token).json(&body).send().await.unwrap();
+                let response = http
+                    .post(format!("{base}/v1/services"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(response.status(), reqwest::StatusCode::CREATED);
                 latencies.push(sent.elapsed());
             }

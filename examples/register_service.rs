@@ -48,9 +48,16 @@ pub async fn register_and_update(base: &str, token: &str, id: &str) -> Result<Va
         .await
         .map_err(|e| e.to_string())?;
     if created.status() != reqwest::StatusCode::CREATED {
-        return Err(format!("create: {} {}", created.status(), created.text().await.unwrap_or_default()));
+        return Err(format!(
+            "create: {} {}",
+            created.status(),
+            created.text().await.unwrap_or_default()
+        ));
     }
-    let etag = created.headers()["etag"].to_str().map_err(|e| e.to_string())?.to_string();
+    let etag = created.headers()["etag"]
+        .to_str()
+        .map_err(|e| e.to_string())?
+        .to_string();
     let mut entry: Value = created.json().await.map_err(|e| e.to_string())?;
     println!("created {} at version {}", entry["id"], entry["version"]);
 
@@ -64,7 +71,11 @@ pub async fn register_and_update(base: &str, token: &str, id: &str) -> Result<Va
         .await
         .map_err(|e| e.to_string())?;
     if updated.status() != reqwest::StatusCode::OK {
-        return Err(format!("update: {} {}", updated.status(), updated.text().await.unwrap_or_default()));
+        return Err(format!(
+            "update: {} {}",
+            updated.status(),
+            updated.text().await.unwrap_or_default()
+        ));
     }
     let entry: Value = updated.json().await.map_err(|e| e.to_string())?;
     println!("updated {} to version {}", entry["id"], entry["version"]);

@@ -172,11 +172,25 @@ impl Validator {
     }
 }
 
-/// The JSON Schema's findings, each with the instance path as pointer.
+/// The JSON Schema's findings, each with the instance path as pointer. A missing or unknown
+/// property points at itself (`/name`), not at its parent, so a form can mark the field.
 fn schema_violations(schema: &jsonschema::Validator, doc: &Value) -> Violations {
+    use jsonschema::error::ValidationErrorKind as Kind;
     let mut out = Violations::default();
     for error in schema.iter_errors(doc) {
-        out.push(error.instance_path().as_str(), error.to_string());
+        let parent = error.instance_path().as_str();
+        let child = |name: &str| format!("{parent}/{}", name.replace('~', "~0").replace('/', "~1"));
+        match error.kind() {
+            Kind::Required {
+                property: Value::String(name),
+            } => out.push(child(name), "is required"),
+            Kind::AdditionalProperties { unexpected } => {
+                for name in unexpected {
+                    out.push(child(name), "is not a known field");
+                }
+            }
+            _ => out.push(parent, error.to_string()),
+        }
     }
     out
 }

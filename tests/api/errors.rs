@@ -131,9 +131,9 @@ async fn every_problem_is_reported_and_nothing_is_written() {
     .await;
     let found = pointers(&p);
     for expected in [
-        "",
+        "/colour",
         "/id",
-        "/name",
+        "/name/nb",
         "/topics/0",
         "/topics/2",
         "/audience/max_age",
@@ -229,4 +229,24 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     );
     let value: Value = app.get_json("/healthz").await;
     assert_eq!(value["status"], "ok");
+}
+
+#[tokio::test]
+async fn a_missing_field_points_at_itself() {
+    let app = spawn_app().await;
+    let mut entry = sample_entry("missing-fields");
+    let object = entry.as_object_mut().unwrap();
+    object.remove("name");
+    entry["channels"][0].as_object_mut().unwrap().remove("kind");
+    let response = app
+        .request(Method::POST, "/v1/validate", None)
+        .json(&entry)
+        .send()
+        .await
+        .unwrap();
+    let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let found = pointers(&p);
+    assert!(found.contains(&"/name".to_string()), "{p}");
+    assert!(found.contains(&"/channels/0/kind".to_string()), "{p}");
+    assert!(!found.contains(&String::new()), "{p}");
 }
