@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::api::server::ServerLimits;
+use crate::health::{HealthSettings, NetworkPolicy, Thresholds};
 use crate::seed::CatalogueSource;
 use crate::telemetry::LogFormat;
 
@@ -108,6 +109,61 @@ pub struct ServeArgs {
     /// Seconds to wait for requests in flight at shutdown.
     #[arg(long, env = "VEIVISER_SHUTDOWN_GRACE_S", default_value_t = 10)]
     pub shutdown_grace_s: u64,
+    #[command(flatten)]
+    pub health: HealthArgs,
+}
+
+/// Health checking.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// A network that health checks, webhooks and harvests may reach although it is private
+    /// or loopback (CIDR, repeatable; comma-separated in the environment variable). Nothing
+    /// is allowed by default.
+    #[arg(
+        long = "health-allow-net",
+        env = "VEIVISER_HEALTH_ALLOW_NET",
+        value_delimiter = ','
+    )]
+    pub allow_net: Vec<crate::health::Cidr>,
+    /// Probes at once, overall.
+    #[arg(long, env = "VEIVISER_HEALTH_CONCURRENCY", default_value_t = 64)]
+    pub health_concurrency: usize,
+    /// Probes at once to one host.
+    #[arg(long, env = "VEIVISER_HEALTH_PER_HOST", default_value_t = 4)]
+    pub health_per_host: usize,
+    /// Failures in a row before a check is critical.
+    #[arg(long, env = "VEIVISER_FAILURES_BEFORE_CRITICAL", default_value_t = 3)]
+    pub failures_before_critical: u32,
+    /// Successes in a row before a critical check is passing again.
+    #[arg(long, env = "VEIVISER_SUCCESSES_BEFORE_PASSING", default_value_t = 2)]
+    pub successes_before_passing: u32,
+    /// An answer slower than this many milliseconds is a warning.
+    #[arg(long, env = "VEIVISER_HEALTH_SLOW_MS", default_value_t = 2000)]
+    pub health_slow_ms: u64,
+    /// Probe results kept per check.
+    #[arg(long, env = "VEIVISER_HEALTH_HISTORY", default_value_t = 50)]
+    pub health_history: usize,
+    /// Days after which an entry nobody has verified is stale.
+    #[arg(long, env = "VEIVISER_STALE_AFTER_DAYS", default_value_t = 180)]
+    pub stale_after_days: i64,
+}
+
+impl From<&HealthArgs> for HealthSettings {
+    fn from(args: &HealthArgs) -> Self {
+        HealthSettings {
+            policy: NetworkPolicy::allowing(args.allow_net.clone()),
+            concurrency: args.health_concurrency,
+            per_host: args.health_per_host,
+            thresholds: Thresholds {
+                failures_before_critical: args.failures_before_critical.max(1),
+                successes_before_passing: args.successes_before_passing.max(1),
+                history_len: args.health_history.max(1),
+            },
+            slow_after: Duration::from_millis(args.health_slow_ms),
+            stale_after: chrono::Duration::days(args.stale_after_days),
+            ..HealthSettings::default()
+        }
+    }
 }
 
 /// Everything `serve` needs, built once and passed down.
@@ -119,6 +175,7 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub cache_bytes: u64,
     pub limits: ServerLimits,
+    pub health: HealthSettings,
 }
 
 impl From<&ServeArgs> for Config {
@@ -133,13 +190,15 @@ impl From<&ServeArgs> for Config {
                 header_read_timeout: Duration::from_secs(args.header_timeout_s),
                 shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
             },
+            health: HealthSettings::from(&args.health),
         }
     }
 }
 
 impl Config {
     /// A configuration for tests: port 0 on loopback, the given data directory, the
-    /// embedded catalogue, a fixed operator token.
+    /// embedded catalogue, a fixed operator token, health checks allowed to reach loopback
+    /// (the tests' own targets) and run as soon as they are planned.
     pub fn for_test(data_dir: PathBuf, admin_token: &str) -> Self {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -150,6 +209,13 @@ impl Config {
             limits: ServerLimits {
                 header_read_timeout: Duration::from_secs(5),
                 shutdown_grace: Duration::from_secs(5),
+            },
+            // Loopback targets are the tests' own; checks run as soon as they are planned.
+            health: HealthSettings {
+                policy: NetworkPolicy::allowing(vec!["127.0.0.0/8".parse().expect("a CIDR")]),
+                spread_first_checks: false,
+                alert_backoff: Duration::from_millis(200),
+                ..HealthSettings::default()
             },
         }
     }

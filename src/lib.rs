@@ -9,6 +9,8 @@
 //!   Rust, no HTTP and no storage.
 //! - [`store`]: the only module that knows sled; typed reads and transactional writes.
 //! - [`registry`]: what callers may do with the catalogue, over the model and the store.
+//! - [`health`]: scheduled, SSRF-safe health checks, their states, staleness and alerts.
+//! - [`metrics`]: counters for `/metrics`.
 //! - [`api`]: the warp routes and handlers, and `ApiError` → problem+json.
 //! - [`startup`], [`config`], [`telemetry`], [`seed`], [`commands`]: running it.
 
@@ -23,6 +25,10 @@ pub mod auth;
 pub mod commands;
 /// Command line and configuration.
 pub mod config;
+/// Catalogue health: probes, states, alerts.
+pub mod health;
+/// Prometheus counters.
+pub mod metrics;
 /// The domain model and its validation.
 pub mod model;
 /// Catalogue operations: ownership, versions, import.

@@ -13,6 +13,8 @@ use tokio::net::TcpListener;
 use crate::api::{self, AppState};
 use crate::auth;
 use crate::config::Config;
+use crate::health::Checker;
+use crate::metrics::Metrics;
 use crate::model::Validator;
 use crate::registry::Registry;
 use crate::seed::CatalogueSource;
@@ -35,11 +37,16 @@ impl Application {
             &config.data_dir,
             config.admin_token.as_deref(),
         )?;
+        let metrics = Arc::new(Metrics::default());
+        let checker = Checker::new(registry.clone(), config.health.clone(), metrics.clone())
+            .context("cannot start the health checker")?;
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
         let state = AppState {
             registry,
+            checker,
+            metrics,
             started_at: Instant::now(),
         };
         Ok(Application {
@@ -59,11 +66,20 @@ impl Application {
         &self.state.registry
     }
 
-    /// Serves until `shutdown` completes, then drains requests in flight.
+    pub fn checker(&self) -> &Checker {
+        &self.state.checker
+    }
+
+    /// Serves until `shutdown` completes, then drains requests in flight and stops the
+    /// background work.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
+        if let Err(e) = self.state.checker.start().await {
+            tracing::error!(error = %e, "health checks are not running");
+        }
         tracing::info!(addr = %self.local_addr(), "Veiviser is listening");
         let routes = api::routes(self.state.clone());
         api::server::serve(self.listener, routes, shutdown, self.config.limits).await;
+        self.state.checker.stop().await;
     }
 }
 

@@ -45,3 +45,19 @@ pub async fn issue_key(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
         &json!({ "token": token }),
     ))
 }
+
+/// `PUT /v1/agencies/{id}` (operator or that agency): replaces its name, website and
+/// `notify_url`; only the operator can change the organisation number.
+pub async fn replace(
+    ctx: &Ctx,
+    id: String,
+    body: Result<Value, ApiError>,
+) -> Result<Response, ApiError> {
+    let principal = ctx.principal()?;
+    let agency = ctx
+        .state
+        .registry
+        .replace_agency(&principal, &id, &body?)
+        .await?;
+    Ok(json_response(StatusCode::OK, &agency))
+}

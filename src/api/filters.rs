@@ -2,6 +2,7 @@
 //! limits, query pairs and conditional-request headers. Errors come back as values, so a
 //! handler decides their order (authentication before the body, for one).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Buf;
@@ -12,6 +13,8 @@ use warp::filters::path::FullPath;
 
 use super::error::ApiError;
 use crate::auth::Principal;
+use crate::health::Checker;
+use crate::metrics::Metrics;
 use crate::model::Violations;
 use crate::registry::{Precondition, Registry};
 
@@ -22,6 +25,8 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Registry,
+    pub checker: Checker,
+    pub metrics: Arc<Metrics>,
     pub started_at: Instant,
 }
 

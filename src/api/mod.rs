@@ -11,6 +11,8 @@ mod agencies;
 pub mod error;
 /// State, caller, body and header plumbing.
 pub mod filters;
+/// Catalogue health and metrics.
+mod health;
 /// Probes, topics, schemas, audit.
 mod meta;
 /// The HTTP server: accept loop, timeouts, graceful shutdown.
@@ -24,6 +26,7 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
+use crate::metrics::{Metrics, route_of};
 use crate::model::Violations;
 use crate::registry::RegistryError;
 use error::ApiError;
@@ -32,6 +35,7 @@ use filters::{Ctx, ctx, json_body, query_pairs};
 
 /// Every route of the API, with access logging and problem+json for warp's rejections.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let metrics = state.metrics.clone();
     let c = move || ctx(state.clone());
 
     let healthz = warp::path!("healthz")
@@ -55,6 +59,37 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(c())
         .and(query_pairs())
         .then(|ctx: Ctx, q| async move { ctx.respond(meta::audit(&ctx, q).await) });
+    let metrics_route = warp::path!("metrics")
+        .and(warp::get())
+        .and(c())
+        .then(|ctx: Ctx| async move { ctx.respond(health::metrics(&ctx).await) });
+    let health_summary = warp::path!("v1" / "health")
+        .and(warp::get())
+        .and(c())
+        .and(query_pairs())
+        .then(|ctx: Ctx, q| async move { ctx.respond(health::summary(&ctx, q).await) });
+    let service_health = warp::path!("v1" / "services" / String / "health")
+        .and(warp::get())
+        .and(c())
+        .then(|id, ctx: Ctx| async move { ctx.respond(health::service(&ctx, id).await) });
+    let check_now = warp::path!("v1" / "services" / String / "health" / "check")
+        .and(warp::post())
+        .and(c())
+        .then(|id, ctx: Ctx| async move { ctx.respond(health::check_now(&ctx, id).await) });
+    let verify = warp::path!("v1" / "services" / String / "verify")
+        .and(warp::post())
+        .and(c())
+        .then(|id, ctx: Ctx| async move { ctx.respond(services::verify(&ctx, id).await) });
+    let health_routes = metrics_route
+        .or(health_summary)
+        .unify()
+        .or(service_health)
+        .unify()
+        .or(check_now)
+        .unify()
+        .or(verify)
+        .unify()
+        .boxed();
     let meta_routes = healthz
         .or(readyz)
         .unify()
@@ -125,6 +160,14 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(c())
         .then(|id, ctx: Ctx| async move { ctx.respond(agencies::get(&ctx, id).await) });
+    let agency_put =
+        warp::path!("v1" / "agencies" / String)
+            .and(warp::put())
+            .and(c())
+            .and(json_body())
+            .then(|id, ctx: Ctx, body| async move {
+                ctx.respond(agencies::replace(&ctx, id, body).await)
+            });
     let agency_keys = warp::path!("v1" / "agencies" / String / "keys")
         .and(warp::post())
         .and(c())
@@ -134,25 +177,36 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(agency_get)
         .unify()
+        .or(agency_put)
+        .unify()
         .or(agency_keys)
         .unify()
         .boxed();
 
     meta_routes
+        .or(health_routes)
+        .unify()
         .or(service_routes)
         .unify()
         .or(agency_routes)
         .unify()
         .recover(error::handle_rejection)
         .unify()
-        .with(warp::log::custom(access_log))
+        .with(warp::log::custom(move |info| access_log(&metrics, info)))
         .map(warp::Reply::into_response)
         .boxed()
 }
 
-/// One line per request: method, path, status, duration. Never the query string, the
-/// client's address or any header: a young person's question must not reach the logs.
-fn access_log(info: warp::log::Info<'_>) {
+/// One line per request: method, path, status, duration, and the same counted in the
+/// metrics per route template. Never the query string, the client's address or any header:
+/// a young person's question must not reach the logs.
+fn access_log(metrics: &Metrics, info: warp::log::Info<'_>) {
+    metrics.http_request(
+        route_of(info.path()),
+        info.method().as_str(),
+        info.status().as_u16(),
+        info.elapsed().as_secs_f64(),
+    );
     tracing::info!(
         http.method = %info.method(),
         http.path = info.path(),

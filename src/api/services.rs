@@ -131,3 +131,10 @@ fn set_etag(response: &mut Response, tag: &str) {
         response.headers_mut().insert(header::ETAG, value);
     }
 }
+
+/// `POST /v1/services/{id}/verify` (owner or operator): confirms the entry is correct now.
+pub async fn verify(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
+    let principal = ctx.principal()?;
+    let entry = ctx.state.registry.verify_service(&principal, &id).await?;
+    Ok(entry_response(StatusCode::OK, &entry))
+}

@@ -22,6 +22,12 @@ pub struct Agency {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 2000))]
     pub website: Option<String>,
+    /// Where Veiviser POSTs an alert when one of the agency's services goes down (critical)
+    /// or comes back (passing). http or https; reached under the same network policy as
+    /// health checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2000))]
+    pub notify_url: Option<String>,
     /// Server-managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("readOnly" = true))]

@@ -69,6 +69,11 @@ impl Validator {
                 out.push("/website", e);
             }
         }
+        if let Some(url) = doc.get("notify_url").and_then(Value::as_str) {
+            if let Err(e) = check_probe_url(url) {
+                out.push("/notify_url", e);
+            }
+        }
         let mut agency: Agency = typed(doc, out)?;
         agency.org_number = parse_org_number(&agency.org_number).expect("checked above");
         Ok(agency)

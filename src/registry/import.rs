@@ -68,7 +68,7 @@ impl Registry {
                 Ok(entry) => self.import_entry(entry, &by, &mut report)?,
             }
         }
-        self.store().durable().await?;
+        self.commit().await?;
         Ok(report)
     }
 

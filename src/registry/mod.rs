@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use serde_json::Value;
+use tokio::sync::watch;
 
 use crate::auth::{self, Principal};
 use crate::model::entry::ChannelKind;
@@ -82,11 +83,36 @@ pub const MAX_PAGE: usize = 200;
 pub struct Registry {
     store: Store,
     validator: Arc<Validator>,
+    /// The last change sequence number that is durable; watchers (health checks, the
+    /// router's index, the change feed) wake when it moves.
+    committed: Arc<watch::Sender<u64>>,
 }
 
 impl Registry {
     pub fn new(store: Store, validator: Arc<Validator>) -> Self {
-        Registry { store, validator }
+        let last = store.last_change_seq().unwrap_or(0);
+        Registry {
+            store,
+            validator,
+            committed: Arc::new(watch::channel(last).0),
+        }
+    }
+
+    /// Follows the last durable change sequence number.
+    pub fn watch_changes(&self) -> watch::Receiver<u64> {
+        self.committed.subscribe()
+    }
+
+    /// Waits until everything written is durable, then tells the watchers.
+    async fn commit(&self) -> Result<()> {
+        self.store.durable().await?;
+        let last = self.store.last_change_seq()?;
+        self.committed.send_if_modified(|seen| {
+            let moved = last > *seen;
+            *seen = (*seen).max(last);
+            moved
+        });
+        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -170,7 +196,7 @@ impl Registry {
                 }
                 e => e.into(),
             })?;
-        self.store.durable().await?;
+        self.commit().await?;
         Ok(entry)
     }
 
@@ -280,8 +306,29 @@ impl Registry {
                 }
                 e => e.into(),
             })?;
-        self.store.durable().await?;
+        self.commit().await?;
         Ok(())
+    }
+
+    /// Records that the owner confirmed the entry is correct: `last_verified_at` becomes now.
+    pub async fn verify_service(&self, principal: &Principal, id: &str) -> Result<ServiceEntry> {
+        let current = self.get_service(id)?;
+        self.check_owner(principal, &current)?;
+        let now = Utc::now();
+        let mut entry = current.clone();
+        entry.last_verified_at = Some(now);
+        entry.version = Some(current.version.unwrap_or(0) + 1);
+        entry.updated_at = Some(now);
+        self.write_replacement(principal, &entry, &current, ChangeKind::Updated)
+            .await?;
+        Ok(entry)
+    }
+
+    /// An entry that `principal` may act on as its owner (or as the operator).
+    pub fn owned_service(&self, principal: &Principal, id: &str) -> Result<ServiceEntry> {
+        let entry = self.get_service(id)?;
+        self.check_owner(principal, &entry)?;
+        Ok(entry)
     }
 
     /// A page of services matching `filter`, in id order.
@@ -494,6 +541,48 @@ impl Registry {
             .set_agency_token(id, &auth::hash_token(&token), &by)?;
         self.store.durable().await?;
         Ok(token)
+    }
+
+    /// Replaces an agency's description (operator or that agency). Its id cannot change,
+    /// and only the operator can change its organisation number.
+    pub async fn replace_agency(
+        &self,
+        principal: &Principal,
+        id: &str,
+        doc: &Value,
+    ) -> Result<Agency> {
+        let current = self.get_agency(id)?;
+        if !principal.may_change(id) {
+            return Err(RegistryError::Forbidden(format!(
+                "only the operator or agency '{id}' can change it"
+            )));
+        }
+        let mut agency = self
+            .validator
+            .validate_agency(doc)
+            .map_err(RegistryError::Invalid)?;
+        let mut bad = Violations::default();
+        if agency.id != id {
+            bad.push(
+                "/id",
+                format!("the id '{}' differs from the URL's '{id}'", agency.id),
+            );
+        }
+        if agency.org_number != current.org_number && *principal != Principal::Operator {
+            bad.push(
+                "/org_number",
+                "only the operator can change an agency's organisation number",
+            );
+        }
+        bad.into_result(()).map_err(RegistryError::Invalid)?;
+        agency.created_at = current.created_at;
+        let by = Attribution {
+            actor: &principal.actor(),
+            at: Utc::now(),
+        };
+        self.store.replace_agency(&agency, &by)?;
+        self.store.durable().await?;
+        Ok(agency)
     }
 
     // ----- operator -----

@@ -8,6 +8,8 @@ pub const AGENCIES: &str = "agencies";
 pub const AUDIT: &str = "audit";
 /// Catalogue changes by global sequence number (gap-free; the federation feed reads it).
 pub const CHANGES: &str = "changes";
+/// Health check records by service id, 0, channel index (u16 big-endian).
+pub const HEALTH: &str = "health";
 /// Counters and singletons.
 pub const META: &str = "meta";
 
@@ -26,4 +28,27 @@ pub fn seq(n: u64) -> [u8; 8] {
 
 pub fn decode_seq(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+/// The key of a channel's health record; all of a service's records share its prefix.
+pub fn health(service_id: &str, channel: usize) -> Vec<u8> {
+    let mut key = health_prefix(service_id);
+    key.extend_from_slice(&u16::try_from(channel).unwrap_or(u16::MAX).to_be_bytes());
+    key
+}
+
+pub fn health_prefix(service_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(service_id.len() + 3);
+    key.extend_from_slice(service_id.as_bytes());
+    key.push(0);
+    key
+}
+
+/// The service id and channel index of a health key.
+pub fn decode_health(key: &[u8]) -> Option<(String, usize)> {
+    let (id, channel) = key.split_at(key.len().checked_sub(3)?);
+    let (zero, channel) = channel.split_first()?;
+    (*zero == 0).then_some(())?;
+    let channel = u16::from_be_bytes(channel.try_into().ok()?);
+    Some((String::from_utf8(id.to_vec()).ok()?, usize::from(channel)))
 }

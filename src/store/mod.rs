@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
+use crate::health::CheckRecord;
 use crate::model::{Agency, ServiceEntry};
 use flusher::Flusher;
 
@@ -83,6 +84,9 @@ pub struct AgencyRecord {
     pub token_hash: Option<String>,
 }
 
+/// A health record's service id and channel index.
+pub type HealthKey = (String, usize);
+
 /// A write to record in the audit log next to the entry itself.
 pub struct Attribution<'a> {
     pub actor: &'a str,
@@ -98,6 +102,7 @@ pub struct Store {
     audit: sled::Tree,
     changes: sled::Tree,
     meta: sled::Tree,
+    health: sled::Tree,
     flusher: Arc<Flusher>,
 }
 
@@ -117,6 +122,7 @@ impl Store {
             audit: db.open_tree(keys::AUDIT)?,
             changes: db.open_tree(keys::CHANGES)?,
             meta: db.open_tree(keys::META)?,
+            health: db.open_tree(keys::HEALTH)?,
             flusher: Arc::new(Flusher::new(db.clone())),
             db,
         })
@@ -305,6 +311,25 @@ impl Store {
         token_hash: &str,
         by: &Attribution,
     ) -> Result<(), StoreError> {
+        self.update_agency(id, "agency.key_issued", by, |record| {
+            record.token_hash = Some(token_hash.to_string());
+        })
+    }
+
+    /// Replaces an agency's description, keeping its token.
+    pub fn replace_agency(&self, agency: &Agency, by: &Attribution) -> Result<(), StoreError> {
+        self.update_agency(&agency.id, "agency.updated", by, |record| {
+            record.agency = agency.clone();
+        })
+    }
+
+    fn update_agency(
+        &self,
+        id: &str,
+        action: &str,
+        by: &Attribution,
+        change: impl Fn(&mut AgencyRecord),
+    ) -> Result<(), StoreError> {
         let key = id.as_bytes();
         let result =
             (&self.agencies, &self.audit, &self.meta).transaction(|(agencies, audit, meta)| {
@@ -313,9 +338,9 @@ impl Store {
                 };
                 let mut record: AgencyRecord =
                     codec::decode(key, &bytes).map_err(ConflictableTransactionError::Abort)?;
-                record.token_hash = Some(token_hash.to_string());
+                change(&mut record);
                 agencies.insert(key, codec::encode(&record))?;
-                append_audit(audit, meta, by, "agency.key_issued", id, None)
+                append_audit(audit, meta, by, action, id, None)
             });
         unwrap_tx(result)
     }
@@ -355,6 +380,44 @@ impl Store {
     pub fn mark_seeded(&self) -> Result<(), StoreError> {
         self.meta.insert(keys::SEEDED, &b"1"[..])?;
         Ok(())
+    }
+
+    // ----- health -----
+
+    /// Stores a channel's health record. Not flushed on its own: health is re-learned by
+    /// probing, so the periodic flush is durable enough and probes never wait on the disk.
+    pub fn put_health(
+        &self,
+        service_id: &str,
+        channel: usize,
+        record: &CheckRecord,
+    ) -> Result<(), StoreError> {
+        self.health
+            .insert(keys::health(service_id, channel), codec::encode(record))?;
+        Ok(())
+    }
+
+    /// Forgets every health record of a service.
+    pub fn remove_health(&self, service_id: &str) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for item in self.health.scan_prefix(keys::health_prefix(service_id)) {
+            batch.remove(item?.0);
+        }
+        self.health.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Every stored health record with its service id and channel index.
+    pub fn all_health(&self) -> Result<Vec<(HealthKey, CheckRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.health.iter() {
+            let (key, value) = item?;
+            let Some(at) = keys::decode_health(&key) else {
+                continue;
+            };
+            out.push((at, codec::decode(&key, &value)?));
+        }
+        Ok(out)
     }
 
     /// Bytes on disk, for metrics.

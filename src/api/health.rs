@@ -1,0 +1,91 @@
+//! Catalogue health for operators and agencies, and `/metrics`.
+
+use serde_json::json;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+
+use super::error::ApiError;
+use super::filters::Ctx;
+use super::{json_response, parse_query, with_query_problems};
+use crate::health::CheckState;
+use crate::health::report::{self, HealthFilter};
+use crate::metrics::CatalogueGauges;
+use crate::model::Status;
+
+/// `GET /v1/health?state=&agency=` (public): counts per state, stale entries, failing
+/// checks first.
+pub async fn summary(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, ApiError> {
+    let mut filter = HealthFilter::default();
+    let bad = parse_query(&query, |key, value, bad| {
+        match key {
+            "state" => match CheckState::parse(value) {
+                Some(state) => filter.state = Some(state),
+                None => bad.push(
+                    "/state",
+                    format!(
+                        "unknown state '{value}'; use one of {}",
+                        CheckState::ALL.map(CheckState::as_str).join(", ")
+                    ),
+                ),
+            },
+            "agency" => filter.agency = Some(value.to_string()),
+            _ => return false,
+        }
+        true
+    });
+    with_query_problems(bad, Ok(()))?;
+    let summary = report::summary(&ctx.state.checker, &filter);
+    Ok(json_response(StatusCode::OK, &summary))
+}
+
+/// `GET /v1/services/{id}/health` (public): each channel's state and history.
+pub async fn service(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
+    let entry = ctx.state.registry.get_service(&id)?;
+    let health = report::service_health(&ctx.state.checker, &entry);
+    Ok(json_response(StatusCode::OK, &health))
+}
+
+/// `POST /v1/services/{id}/health/check` (owner or operator): probe every checked channel
+/// now and answer with the results.
+pub async fn check_now(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
+    let principal = ctx.principal()?;
+    ctx.state.registry.owned_service(&principal, &id)?;
+    let results = ctx.state.checker.check_now(&id).await;
+    let checks: Vec<_> = results
+        .into_iter()
+        .map(|(channel, result, state)| json!({ "channel": channel, "state": state, "result": result }))
+        .collect();
+    Ok(json_response(StatusCode::OK, &json!({ "checks": checks })))
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(ctx: &Ctx) -> Result<Response, ApiError> {
+    let store = ctx.state.registry.store();
+    let mut by_status = [
+        (Status::Active, 0usize),
+        (Status::Paused, 0),
+        (Status::Retired, 0),
+    ];
+    for entry in store.all_services()? {
+        if let Some(slot) = by_status.iter_mut().find(|(s, _)| *s == entry.status) {
+            slot.1 += 1;
+        }
+    }
+    let summary = report::summary(&ctx.state.checker, &HealthFilter::default());
+    let gauges = CatalogueGauges {
+        services_by_status: by_status.iter().map(|(s, n)| (s.as_str(), *n)).collect(),
+        checks_by_state: summary.counts.iter().map(|(s, n)| (*s, *n)).collect(),
+        stale: summary.stale.len(),
+        extra: vec![(
+            "veiviser_store_bytes",
+            "Size of the database on disk.",
+            store.size_on_disk() as f64,
+        )],
+    };
+    let mut response = Response::new(ctx.state.metrics.render(&gauges).into());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
+}

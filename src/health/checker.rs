@@ -1,0 +1,659 @@
+//! The checker: keeps a plan of every active entry's health checks in step with the
+//! catalogue, runs the due ones on tokio-cron-scheduler's tick with bounded concurrency
+//! (overall and per host), feeds results into each check's [`CheckRecord`], persists it,
+//! and publishes a snapshot of every channel's state for the router. Only a change of
+//! state republishes the snapshot or raises an alert.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use super::alerts::{AlertEvent, AlertQueue};
+use super::outbound::{guarded_client, probe};
+use super::policy::NetworkPolicy;
+use super::state::{CheckRecord, CheckState, ProbeResult, Thresholds, Transition};
+use super::{HealthError, HealthSettings, HealthSnapshot};
+use crate::metrics::Metrics;
+use crate::model::entry::{ChannelKind, HealthCheck};
+use crate::model::{ServiceEntry, Status};
+use crate::registry::Registry;
+
+/// A check is one channel of one entry: (service id, channel index).
+pub type CheckKey = (String, usize);
+
+/// A stale entry's owner and when it was last verified (never, if `None`).
+pub type Staleness = (String, Option<DateTime<Utc>>);
+
+#[derive(Debug, Clone)]
+struct Planned {
+    check: HealthCheck,
+    agency: String,
+    kind: ChannelKind,
+    host: String,
+    next_due: Instant,
+    in_flight: bool,
+}
+
+/// The health checker. Cheap to clone.
+#[derive(Clone)]
+pub struct Checker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    settings: HealthSettings,
+    policy: Arc<NetworkPolicy>,
+    client: reqwest::Client,
+    metrics: Arc<Metrics>,
+    plan: Mutex<HashMap<CheckKey, Planned>>,
+    records: Mutex<HashMap<CheckKey, CheckRecord>>,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    global: Arc<Semaphore>,
+    snapshot: watch::Sender<Arc<HealthSnapshot>>,
+    /// Active entries' channels without a check: id → (agency, how many).
+    unchecked: Mutex<HashMap<String, (String, usize)>>,
+    /// Active entries not verified within `stale_after`: id → (agency, last verified).
+    stale: Mutex<BTreeMap<String, Staleness>>,
+    alerts: AlertQueue,
+    probes: Mutex<JoinSet<()>>,
+    background: Mutex<Background>,
+}
+
+#[derive(Default)]
+struct Background {
+    scheduler: Option<JobScheduler>,
+    sync: Option<JoinHandle<()>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The maps stay consistent between statements; a panic elsewhere does not spoil them.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Checker {
+    /// Loads the plan and stored records. Nothing runs until [`Checker::start`].
+    pub fn new(
+        registry: Registry,
+        settings: HealthSettings,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, HealthError> {
+        let policy = Arc::new(settings.policy.clone());
+        let client =
+            guarded_client(policy.clone()).map_err(|e| HealthError::Client(e.to_string()))?;
+        let alerts = AlertQueue::start(
+            client.clone(),
+            policy.clone(),
+            metrics.clone(),
+            settings.alert_attempts,
+            settings.alert_backoff,
+        );
+        let inner = Arc::new(Inner {
+            global: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            registry,
+            settings,
+            policy,
+            client,
+            metrics,
+            plan: Mutex::default(),
+            records: Mutex::default(),
+            hosts: Mutex::default(),
+            snapshot: watch::channel(Arc::new(HealthSnapshot::default())).0,
+            stale: Mutex::default(),
+            unchecked: Mutex::default(),
+            alerts,
+            probes: Mutex::new(JoinSet::new()),
+            background: Mutex::default(),
+        });
+        let checker = Checker { inner };
+        checker.load()?;
+        Ok(checker)
+    }
+
+    /// Starts following the catalogue and the schedule: a dispatch tick every second and
+    /// the staleness sweep daily at 03:00 UTC.
+    pub async fn start(&self) -> Result<(), HealthError> {
+        let scheduler = JobScheduler::new().await?;
+        let weak = Arc::downgrade(&self.inner);
+        scheduler
+            .add(Job::new_async("* * * * * *", move |_, _| {
+                let weak = weak.clone();
+                Box::pin(async move {
+                    if let Some(inner) = weak.upgrade() {
+                        Checker { inner }.dispatch_due();
+                    }
+                })
+            })?)
+            .await?;
+        let weak = Arc::downgrade(&self.inner);
+        scheduler
+            .add(Job::new_async("0 0 3 * * *", move |_, _| {
+                let weak = weak.clone();
+                Box::pin(async move {
+                    if let Some(inner) = weak.upgrade() {
+                        let checker = Checker { inner };
+                        if let Err(e) = checker.refresh_stale() {
+                            tracing::error!(error = %e, "staleness sweep failed");
+                        }
+                    }
+                })
+            })?)
+            .await?;
+        scheduler.start().await?;
+        let sync = tokio::spawn(follow_catalogue(
+            Arc::downgrade(&self.inner),
+            self.inner.registry.watch_changes(),
+            self.inner.registry.store().last_change_seq().unwrap_or(0),
+        ));
+        let mut background = lock(&self.inner.background);
+        background.scheduler = Some(scheduler);
+        background.sync = Some(sync);
+        Ok(())
+    }
+
+    /// Stops the schedule, the catalogue follower and probes in flight.
+    pub async fn stop(&self) {
+        let (scheduler, sync) = {
+            let mut background = lock(&self.inner.background);
+            (background.scheduler.take(), background.sync.take())
+        };
+        if let Some(sync) = sync {
+            sync.abort();
+        }
+        if let Some(mut scheduler) = scheduler {
+            let _ = scheduler.shutdown().await;
+        }
+        lock(&self.inner.probes).abort_all();
+    }
+
+    /// The state of every checked channel, for the router: a cheap clone of an `Arc`.
+    pub fn snapshot(&self) -> Arc<HealthSnapshot> {
+        self.inner.snapshot.borrow().clone()
+    }
+
+    /// Wakes on every change of state.
+    pub fn watch_snapshot(&self) -> watch::Receiver<Arc<HealthSnapshot>> {
+        self.inner.snapshot.subscribe()
+    }
+
+    pub fn settings(&self) -> &HealthSettings {
+        &self.inner.settings
+    }
+
+    /// Builds the plan from the catalogue and picks up stored records.
+    fn load(&self) -> Result<(), HealthError> {
+        let store = self.inner.registry.store();
+        let services = store.all_services()?;
+        let mut stored: HashMap<CheckKey, CheckRecord> = store.all_health()?.into_iter().collect();
+        let now = Instant::now();
+        {
+            let mut plan = lock(&self.inner.plan);
+            let mut records = lock(&self.inner.records);
+            for entry in &services {
+                self.note_unchecked(entry);
+                for (key, planned) in self.plan_for(entry, now) {
+                    let record = stored
+                        .remove(&key)
+                        .unwrap_or_else(|| CheckRecord::new(Utc::now()));
+                    records.insert(key.clone(), record);
+                    plan.insert(key, planned);
+                }
+            }
+        }
+        // Records of checks that no longer exist.
+        let orphans: std::collections::BTreeSet<String> =
+            stored.into_keys().map(|(id, _)| id).collect();
+        for id in orphans {
+            if !lock(&self.inner.plan)
+                .keys()
+                .any(|(planned, _)| *planned == id)
+            {
+                store.remove_health(&id)?;
+            }
+        }
+        self.refresh_stale_from(&services);
+        self.publish_all();
+        Ok(())
+    }
+
+    /// The checks of one entry, each first due at its place in the spread.
+    fn plan_for(&self, entry: &ServiceEntry, now: Instant) -> Vec<(CheckKey, Planned)> {
+        if entry.status != Status::Active {
+            return Vec::new();
+        }
+        entry
+            .channels
+            .iter()
+            .enumerate()
+            .filter_map(|(index, channel)| {
+                let check = channel.health_check.clone()?;
+                let host = url::Url::parse(&check.url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_default();
+                let key = (entry.id.clone(), index);
+                let offset = if self.inner.settings.spread_first_checks {
+                    spread(&key, check.interval_s())
+                } else {
+                    Duration::ZERO
+                };
+                Some((
+                    key,
+                    Planned {
+                        agency: entry.agency.clone(),
+                        kind: channel.kind,
+                        host,
+                        next_due: now + offset,
+                        in_flight: false,
+                        check,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Brings one entry's checks in line with its stored version: unchanged checks keep
+    /// their record and schedule; changed or new ones start over as `unknown`.
+    fn resync_service(&self, id: &str) -> Result<(), HealthError> {
+        let entry = self.inner.registry.store().get_service(id)?;
+        let wanted: HashMap<CheckKey, Planned> = entry
+            .as_ref()
+            .map(|e| self.plan_for(e, Instant::now()))
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let mut removed_any = false;
+        {
+            let mut plan = lock(&self.inner.plan);
+            let mut records = lock(&self.inner.records);
+            let existing: Vec<CheckKey> =
+                plan.keys().filter(|(sid, _)| sid == id).cloned().collect();
+            for key in existing {
+                let keep = wanted
+                    .get(&key)
+                    .is_some_and(|w| w.check == plan[&key].check);
+                if !keep {
+                    plan.remove(&key);
+                    records.remove(&key);
+                    removed_any = true;
+                } else if let (Some(p), Some(w)) = (plan.get_mut(&key), wanted.get(&key)) {
+                    // The check is the same, but the channel's kind or owner may have changed.
+                    p.kind = w.kind;
+                    p.agency = w.agency.clone();
+                }
+            }
+            for (key, planned) in wanted {
+                if let std::collections::hash_map::Entry::Vacant(slot) = plan.entry(key.clone()) {
+                    records.insert(key, CheckRecord::new(Utc::now()));
+                    slot.insert(planned);
+                }
+            }
+        }
+        if removed_any {
+            self.inner.registry.store().remove_health(id)?;
+            self.persist_service(id)?;
+        }
+        match &entry {
+            Some(entry) => {
+                self.update_stale(entry, Utc::now());
+                self.note_unchecked(entry);
+            }
+            None => {
+                lock(&self.inner.unchecked).remove(id);
+            }
+        }
+        self.publish_service(id, entry.as_ref());
+        Ok(())
+    }
+
+    fn note_unchecked(&self, entry: &ServiceEntry) {
+        let count = entry
+            .channels
+            .iter()
+            .filter(|c| c.health_check.is_none())
+            .count();
+        let mut unchecked = lock(&self.inner.unchecked);
+        if entry.status == Status::Active && count > 0 {
+            unchecked.insert(entry.id.clone(), (entry.agency.clone(), count));
+        } else {
+            unchecked.remove(&entry.id);
+        }
+    }
+
+    fn persist_service(&self, id: &str) -> Result<(), HealthError> {
+        let records: Vec<(usize, CheckRecord)> = lock(&self.inner.records)
+            .iter()
+            .filter(|((sid, _), _)| sid == id)
+            .map(|((_, ch), r)| (*ch, r.clone()))
+            .collect();
+        for (channel, record) in records {
+            self.inner
+                .registry
+                .store()
+                .put_health(id, channel, &record)?;
+        }
+        Ok(())
+    }
+
+    /// Starts every due check that is not already running.
+    pub fn dispatch_due(&self) {
+        let now = Instant::now();
+        let due: Vec<(CheckKey, HealthCheck, String)> = {
+            let mut plan = lock(&self.inner.plan);
+            plan.iter_mut()
+                .filter(|(_, p)| !p.in_flight && p.next_due <= now)
+                .map(|(key, p)| {
+                    p.in_flight = true;
+                    p.next_due = now + Duration::from_secs(u64::from(p.check.interval_s()));
+                    (key.clone(), p.check.clone(), p.host.clone())
+                })
+                .collect()
+        };
+        if due.is_empty() {
+            return;
+        }
+        let mut probes = lock(&self.inner.probes);
+        // Reap finished tasks so the set does not grow.
+        while probes.try_join_next().is_some() {}
+        for (key, check, host) in due {
+            let checker = self.clone();
+            probes.spawn(async move {
+                let result = checker.run_probe(&check, &host).await;
+                checker.take_result(&key, &check, result);
+                if let Some(p) = lock(&checker.inner.plan).get_mut(&key) {
+                    p.in_flight = false;
+                }
+            });
+        }
+    }
+
+    /// One probe under the per-host and overall limits. The host permit comes first, so a
+    /// slow host holds back only its own checks.
+    async fn run_probe(&self, check: &HealthCheck, host: &str) -> ProbeResult {
+        let host_limit = lock(&self.inner.hosts)
+            .entry(host.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.inner.settings.per_host.max(1))))
+            .clone();
+        let _host_permit = host_limit.acquire_owned().await;
+        let _permit = self.inner.global.clone().acquire_owned().await;
+        let result = probe(
+            &self.inner.client,
+            &self.inner.policy,
+            check,
+            self.inner.settings.slow_after,
+        )
+        .await;
+        self.inner.metrics.check_ran(
+            result.outcome.label(),
+            f64::from(result.latency_ms) / 1000.0,
+        );
+        result
+    }
+
+    /// Feeds a result into its record, persists it, and on a change of state republishes
+    /// the snapshot and raises an alert. A result for a check that was removed or changed
+    /// while it ran is dropped.
+    fn take_result(&self, key: &CheckKey, check: &HealthCheck, result: ProbeResult) {
+        let planned = lock(&self.inner.plan)
+            .get(key)
+            .filter(|p| p.check == *check)
+            .cloned();
+        let Some(planned) = planned else { return };
+        let (record, transition) = {
+            let mut records = lock(&self.inner.records);
+            let record = records
+                .entry(key.clone())
+                .or_insert_with(|| CheckRecord::new(result.at));
+            let transition = record.apply(result, &self.inner.settings.thresholds);
+            (record.clone(), transition)
+        };
+        if let Err(e) = self
+            .inner
+            .registry
+            .store()
+            .put_health(&key.0, key.1, &record)
+        {
+            tracing::error!(error = %e, service.id = %key.0, "cannot store a health record");
+        }
+        if let Some(transition) = transition {
+            self.on_transition(key, &planned, &record, transition);
+        }
+    }
+
+    fn on_transition(
+        &self,
+        key: &CheckKey,
+        planned: &Planned,
+        record: &CheckRecord,
+        transition: Transition,
+    ) {
+        tracing::info!(
+            service.id = %key.0, channel = key.1, from = transition.from.as_str(),
+            to = transition.to.as_str(), "health state changed"
+        );
+        self.inner.snapshot.send_modify(|snapshot| {
+            Arc::make_mut(snapshot).set(&key.0, key.1, transition.to);
+        });
+        let alerting = matches!(
+            (transition.from, transition.to),
+            (_, CheckState::Critical) | (CheckState::Critical, CheckState::Passing)
+        );
+        if !alerting {
+            return;
+        }
+        let notify_url = self
+            .inner
+            .registry
+            .get_agency(&planned.agency)
+            .ok()
+            .and_then(|a| a.notify_url);
+        if let Some(url) = notify_url {
+            self.inner.alerts.send(AlertEvent {
+                url,
+                event: if transition.to == CheckState::Critical {
+                    "check.critical"
+                } else {
+                    "check.passing"
+                },
+                service_id: key.0.clone(),
+                agency: planned.agency.clone(),
+                channel: key.1,
+                kind: planned.kind,
+                check_url: planned.check.url.clone(),
+                from: transition.from,
+                to: transition.to,
+                at: record.since,
+                last_error: record.last_error.clone(),
+            });
+        }
+    }
+
+    /// Checks every checked channel of `id` now and waits for the results.
+    pub async fn check_now(&self, id: &str) -> Vec<(usize, ProbeResult, CheckState)> {
+        let planned: Vec<(CheckKey, Planned)> = {
+            let plan = lock(&self.inner.plan);
+            let mut mine: Vec<_> = plan
+                .iter()
+                .filter(|((sid, _), _)| sid == id)
+                .map(|(k, p)| (k.clone(), p.clone()))
+                .collect();
+            mine.sort_by_key(|((_, ch), _)| *ch);
+            mine
+        };
+        let runs = planned.into_iter().map(|(key, p)| async move {
+            let result = self.run_probe(&p.check, &p.host).await;
+            self.take_result(&key, &p.check, result.clone());
+            let state = lock(&self.inner.records)
+                .get(&key)
+                .map_or(CheckState::Unknown, |r| r.state);
+            (key.1, result, state)
+        });
+        futures_util::future::join_all(runs).await
+    }
+
+    /// Recomputes the stale set from the whole catalogue.
+    pub fn refresh_stale(&self) -> Result<(), HealthError> {
+        let services = self.inner.registry.store().all_services()?;
+        self.refresh_stale_from(&services);
+        Ok(())
+    }
+
+    fn refresh_stale_from(&self, services: &[ServiceEntry]) {
+        let now = Utc::now();
+        lock(&self.inner.stale).clear();
+        for entry in services {
+            self.update_stale(entry, now);
+        }
+    }
+
+    fn update_stale(&self, entry: &ServiceEntry, now: DateTime<Utc>) {
+        let stale = entry.status == Status::Active
+            && entry
+                .last_verified_at
+                .is_none_or(|at| now - at > self.inner.settings.stale_after);
+        let mut set = lock(&self.inner.stale);
+        if stale {
+            set.insert(
+                entry.id.clone(),
+                (entry.agency.clone(), entry.last_verified_at),
+            );
+        } else {
+            set.remove(&entry.id);
+        }
+    }
+
+    fn publish_all(&self) {
+        let snapshot = {
+            let plan = lock(&self.inner.plan);
+            let records = lock(&self.inner.records);
+            let mut snapshot = HealthSnapshot::default();
+            for key in plan.keys() {
+                let state = records.get(key).map_or(CheckState::Unknown, |r| r.state);
+                snapshot.set(&key.0, key.1, state);
+            }
+            snapshot
+        };
+        self.inner.snapshot.send_replace(Arc::new(snapshot));
+    }
+
+    fn publish_service(&self, id: &str, entry: Option<&ServiceEntry>) {
+        let states: Vec<(usize, CheckState)> = {
+            let plan = lock(&self.inner.plan);
+            let records = lock(&self.inner.records);
+            plan.keys()
+                .filter(|(sid, _)| sid == id)
+                .map(|key| {
+                    (
+                        key.1,
+                        records.get(key).map_or(CheckState::Unknown, |r| r.state),
+                    )
+                })
+                .collect()
+        };
+        let channels = entry.map_or(0, |e| e.channels.len());
+        self.inner.snapshot.send_if_modified(|snapshot| {
+            let before = snapshot.service(id).map(<[CheckState]>::to_vec);
+            let mut after = vec![CheckState::NotApplicable; channels];
+            for (channel, state) in &states {
+                if let Some(slot) = after.get_mut(*channel) {
+                    *slot = *state;
+                }
+            }
+            let after = (!states.is_empty()).then_some(after);
+            if before == after {
+                return false;
+            }
+            Arc::make_mut(snapshot).replace_service(id, after);
+            true
+        });
+    }
+
+    // ----- reading -----
+
+    /// Every check's key, owner, channel kind and a copy of its record.
+    pub fn checks(&self) -> Vec<(CheckKey, String, ChannelKind, CheckRecord)> {
+        let plan = lock(&self.inner.plan);
+        let records = lock(&self.inner.records);
+        plan.iter()
+            .map(|(key, p)| {
+                let record = records
+                    .get(key)
+                    .cloned()
+                    .unwrap_or_else(|| CheckRecord::new(Utc::now()));
+                (key.clone(), p.agency.clone(), p.kind, record)
+            })
+            .collect()
+    }
+
+    /// The record of one check, if it exists.
+    pub fn record(&self, key: &CheckKey) -> Option<CheckRecord> {
+        lock(&self.inner.records).get(key).cloned()
+    }
+
+    /// Channels without a check, per active entry: id → (agency, how many).
+    pub fn unchecked(&self) -> HashMap<String, (String, usize)> {
+        lock(&self.inner.unchecked).clone()
+    }
+
+    /// Stale entries: id → (agency, last verified).
+    pub fn stale(&self) -> BTreeMap<String, Staleness> {
+        lock(&self.inner.stale).clone()
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.inner.settings.thresholds
+    }
+}
+
+/// Follows the catalogue's changes and resyncs the entries they touch.
+async fn follow_catalogue(inner: Weak<Inner>, mut changes: watch::Receiver<u64>, mut synced: u64) {
+    loop {
+        let Some(checker) = inner.upgrade().map(|inner| Checker { inner }) else {
+            return;
+        };
+        loop {
+            let batch = match checker.inner.registry.store().changes_since(synced, 1000) {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the change feed");
+                    break;
+                }
+            };
+            let Some(last) = batch.last().map(|c| c.seq) else {
+                break;
+            };
+            let mut ids: Vec<&str> = batch.iter().map(|c| c.id.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                if let Err(e) = checker.resync_service(id) {
+                    tracing::error!(error = %e, service.id = id, "cannot update health checks");
+                }
+            }
+            synced = last;
+        }
+        drop(checker);
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Where in its interval a check first runs: a stable hash of its key, so that checks with
+/// the same interval spread over it instead of firing in the same second.
+fn spread(key: &CheckKey, interval_s: u32) -> Duration {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    let millis = u64::from(interval_s) * 1000;
+    Duration::from_millis(hasher.finish() % millis.max(1))
+}
