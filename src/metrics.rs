@@ -142,6 +142,11 @@ impl Metrics {
         inner.check_seconds.observe(seconds);
     }
 
+    /// Probes run so far, whatever their result.
+    pub fn checks_total(&self) -> u64 {
+        self.lock().checks.values().sum()
+    }
+
     pub fn alert(&self, outcome: &'static str) {
         *self.lock().alerts.entry(outcome).or_default() += 1;
     }

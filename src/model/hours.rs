@@ -8,10 +8,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::NaiveDate;
+use chrono::offset::LocalResult;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Europe::Oslo;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::holidays::is_public_holiday;
 use super::violations::Violations;
 
 const MINUTES_PER_DAY: u32 = 24 * 60;
@@ -203,6 +206,112 @@ impl JsonSchema for ClockTime {
     }
 }
 
+/// Whether a channel is open at an instant, and until or from when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenState {
+    /// Open; `closes_at` is `None` when it stays open for at least the look-ahead (24/7).
+    Open { closes_at: Option<DateTime<Utc>> },
+    /// Closed; `next_open` is `None` when it does not open within the look-ahead.
+    Closed { next_open: Option<DateTime<Utc>> },
+}
+
+impl OpenState {
+    pub fn is_open(&self) -> bool {
+        matches!(self, OpenState::Open { .. })
+    }
+}
+
+/// How far ahead opening and closing times are looked for.
+const LOOK_AHEAD_DAYS: u64 = 14;
+
+impl OpeningHours {
+    /// The open intervals of one local date, as [start, end) minutes from its midnight
+    /// (the end passes 1440 when an interval runs past midnight).
+    fn spans_on(&self, date: NaiveDate) -> Vec<(u32, u32)> {
+        if let Some(exception) = self
+            .exceptions
+            .iter()
+            .find(|e| e.from <= date && date <= e.last_date())
+        {
+            return if exception.closed {
+                Vec::new()
+            } else {
+                exception.intervals.iter().map(|i| i.span()).collect()
+            };
+        }
+        if self.always_open {
+            return vec![(0, MINUTES_PER_DAY)];
+        }
+        if is_public_holiday(date) {
+            match &self.holidays {
+                HolidayPolicy::Closed => return Vec::new(),
+                HolidayPolicy::Special(intervals) => {
+                    return intervals.iter().map(|i| i.span()).collect();
+                }
+                HolidayPolicy::AsWeekday => {}
+            }
+        }
+        let weekday = date.weekday().num_days_from_monday();
+        self.weekly
+            .iter()
+            .filter(|rule| rule.days.iter().any(|d| d.index() == weekday))
+            .map(|rule| span(rule.opens, rule.closes))
+            .collect()
+    }
+
+    /// Open intervals in local time from the day before `from` on, merged where one ends
+    /// as the next begins, sorted.
+    fn local_timeline(&self, from: NaiveDate, days: u64) -> Vec<(NaiveDateTime, NaiveDateTime)> {
+        let mut spans: Vec<(NaiveDateTime, NaiveDateTime)> = Vec::new();
+        let start = from.pred_opt().unwrap_or(from);
+        for date in start.iter_days().take(days as usize + 2) {
+            let midnight = date.and_time(NaiveTime::MIN);
+            for (open, close) in self.spans_on(date) {
+                spans.push((
+                    midnight + TimeDelta::minutes(i64::from(open)),
+                    midnight + TimeDelta::minutes(i64::from(close)),
+                ));
+            }
+        }
+        spans.sort();
+        let mut merged: Vec<(NaiveDateTime, NaiveDateTime)> = Vec::new();
+        for (open, close) in spans {
+            match merged.last_mut() {
+                Some(last) if open <= last.1 => last.1 = last.1.max(close),
+                _ => merged.push((open, close)),
+            }
+        }
+        merged
+    }
+
+    /// Whether the channel is open at `at`, judged in Europe/Oslo wall-clock time, with
+    /// when it closes or next opens.
+    pub fn state_at(&self, at: DateTime<Utc>) -> OpenState {
+        let local = at.with_timezone(&Oslo).naive_local();
+        let timeline = self.local_timeline(local.date(), LOOK_AHEAD_DAYS);
+        let horizon =
+            local.date().and_time(NaiveTime::MIN) + TimeDelta::days(LOOK_AHEAD_DAYS as i64);
+        if let Some((_, close)) = timeline.iter().find(|(o, c)| *o <= local && local < *c) {
+            let closes_at = (*close < horizon).then(|| oslo_instant(*close));
+            return OpenState::Open { closes_at };
+        }
+        let next_open = timeline
+            .iter()
+            .find(|(o, _)| *o > local)
+            .map(|(o, _)| oslo_instant(*o));
+        OpenState::Closed { next_open }
+    }
+}
+
+/// The instant of an Oslo wall-clock time. In the autumn's repeated hour the earlier one is
+/// taken; a time in the spring's skipped hour is moved to the end of the gap.
+fn oslo_instant(local: NaiveDateTime) -> DateTime<Utc> {
+    match Oslo.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        LocalResult::None => oslo_instant(local + TimeDelta::hours(1)),
+    }
+}
+
 impl TimeInterval {
     /// The interval as [start, end) minutes from the start of its day; the end passes 1440
     /// when it runs past midnight.
@@ -362,6 +471,136 @@ fn ring_overlaps(a: (u32, u32), b: (u32, u32)) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// An instant given as Oslo wall-clock time.
+    fn oslo(s: &str) -> DateTime<Utc> {
+        oslo_instant(s.parse().unwrap())
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn weekly_hours_past_midnight_and_across_days() {
+        let h = hours(json!({"weekly": [
+            {"days": ["mon", "tue"], "opens": "18:30", "closes": "22:30"},
+            {"days": ["wed"], "opens": "07:00", "closes": "01:30"}
+        ]}));
+        // Monday 2026-11-23.
+        assert_eq!(
+            h.state_at(oslo("2026-11-23T12:00:00")),
+            OpenState::Closed {
+                next_open: Some(oslo("2026-11-23T18:30:00"))
+            }
+        );
+        assert_eq!(
+            h.state_at(oslo("2026-11-23T19:00:00")),
+            OpenState::Open {
+                closes_at: Some(oslo("2026-11-23T22:30:00"))
+            }
+        );
+        // Wednesday's interval runs into Thursday night.
+        assert_eq!(
+            h.state_at(oslo("2026-11-26T01:00:00")),
+            OpenState::Open {
+                closes_at: Some(oslo("2026-11-26T01:30:00"))
+            }
+        );
+        assert_eq!(
+            h.state_at(oslo("2026-11-26T02:00:00")),
+            OpenState::Closed {
+                next_open: Some(oslo("2026-11-30T18:30:00"))
+            }
+        );
+    }
+
+    #[test]
+    fn always_open_has_no_closing_time_unless_an_exception_closes_it() {
+        let h = hours(json!({"always_open": true}));
+        assert_eq!(
+            h.state_at(utc("2026-11-22T03:00:00Z")),
+            OpenState::Open { closes_at: None }
+        );
+        let h = hours(
+            json!({"always_open": true, "exceptions": [{"from": "2026-12-24", "closed": true}]}),
+        );
+        assert_eq!(
+            h.state_at(oslo("2026-12-23T20:00:00")),
+            OpenState::Open {
+                closes_at: Some(oslo("2026-12-24T00:00:00"))
+            }
+        );
+        assert_eq!(
+            h.state_at(oslo("2026-12-24T12:00:00")),
+            OpenState::Closed {
+                next_open: Some(oslo("2026-12-25T00:00:00"))
+            }
+        );
+    }
+
+    #[test]
+    fn oslo_time_holds_across_daylight_saving_changes() {
+        let h = hours(json!({"weekly": [{"days": ["sun"], "opens": "09:00", "closes": "17:00"}]}));
+        // Summer time: 09:00 in Oslo is 07:00 UTC; winter time: 08:00 UTC.
+        assert!(h.state_at(utc("2026-03-29T07:30:00Z")).is_open());
+        assert!(!h.state_at(utc("2026-03-29T06:30:00Z")).is_open());
+        assert!(h.state_at(utc("2026-10-25T08:30:00Z")).is_open());
+        assert!(!h.state_at(utc("2026-10-25T07:30:00Z")).is_open());
+        // The spring change itself (02:00 → 03:00) inside an overnight interval.
+        let night =
+            hours(json!({"weekly": [{"days": ["sat"], "opens": "22:00", "closes": "06:00"}]}));
+        assert_eq!(
+            night.state_at(utc("2026-03-29T01:30:00Z")),
+            OpenState::Open {
+                closes_at: Some(utc("2026-03-29T04:00:00Z"))
+            }
+        );
+    }
+
+    #[test]
+    fn holidays_close_when_the_entry_says_so() {
+        let weekdays = json!([{"days": ["mon", "tue", "wed", "thu", "fri"], "opens": "09:00", "closes": "15:00"}]);
+        let closed = hours(json!({"weekly": weekdays, "holidays": "closed"}));
+        let as_weekday = hours(json!({"weekly": weekdays}));
+        let special = hours(
+            json!({"weekly": weekdays, "holidays": {"special": [{"opens": "10:00", "closes": "12:00"}]}}),
+        );
+        // Easter Monday 2026 and Ascension Day 2026.
+        for day in ["2026-04-06", "2026-05-14"] {
+            let noon = oslo(&format!("{day}T11:00:00"));
+            assert!(!closed.state_at(noon).is_open(), "{day}");
+            assert!(as_weekday.state_at(noon).is_open(), "{day}");
+            assert_eq!(
+                special.state_at(noon),
+                OpenState::Open {
+                    closes_at: Some(oslo(&format!("{day}T12:00:00")))
+                }
+            );
+        }
+        // Maundy Thursday to Easter Monday: next opening is Tuesday 7 April.
+        assert_eq!(
+            closed.state_at(oslo("2026-04-02T10:00:00")),
+            OpenState::Closed {
+                next_open: Some(oslo("2026-04-07T09:00:00"))
+            }
+        );
+    }
+
+    #[test]
+    fn dated_exceptions_replace_the_week() {
+        let h = hours(json!({
+            "weekly": [{"days": ["mon", "tue", "wed", "thu", "fri"], "opens": "09:00", "closes": "15:00"}],
+            "exceptions": [{"from": "2026-12-21", "to": "2026-12-23", "intervals": [{"opens": "10:00", "closes": "12:00"}]}]
+        }));
+        assert_eq!(
+            h.state_at(oslo("2026-12-22T11:00:00")),
+            OpenState::Open {
+                closes_at: Some(oslo("2026-12-22T12:00:00"))
+            }
+        );
+        assert!(!h.state_at(oslo("2026-12-22T13:00:00")).is_open());
+    }
 
     fn hours(v: serde_json::Value) -> OpeningHours {
         serde_json::from_value(v).unwrap()

@@ -5,6 +5,8 @@
 pub mod agency;
 /// Service entries and their channels.
 pub mod entry;
+/// Norwegian public holidays.
+pub mod holidays;
 /// Opening hours in Europe/Oslo time.
 pub mod hours;
 /// Identifier and Norwegian code rules.
