@@ -128,6 +128,7 @@ async fn run(entries: usize, rounds: usize, history: usize) {
     );
     checker.stop().await;
     let _ = targets.kill();
+    let _ = targets.wait();
 }
 
 /// The child process: 16 loopback addresses answering 200 at once, addresses on stdout.
