@@ -5,9 +5,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::model::{Validator, schema};
+use crate::config::RouteArgs;
+use crate::health::HealthSnapshot;
+use crate::model::Validator;
+use crate::routing::Router;
 use crate::seed::{self, CatalogueSource};
 use crate::startup::open_registry;
 
@@ -60,7 +63,7 @@ pub fn validate(paths: &[PathBuf], catalogue: &CatalogueSource) -> anyhow::Resul
 /// `veiviser schema --out DIR`: writes every published schema.
 pub fn write_schemas(out: &Path) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(out)?;
-    for published in schema::published() {
+    for published in crate::contract::published() {
         let path = out.join(published.file_name());
         let mut text = serde_json::to_string_pretty(&published.schema)?;
         text.push('\n');
@@ -111,4 +114,109 @@ pub fn export(data_dir: &Path, catalogue: &CatalogueSource) -> anyhow::Result<Ex
     let doc = json!({ "agencies": agencies, "services": services });
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `veiviser route`: the router on the catalogue files, no server and no data directory.
+pub fn route(args: &RouteArgs) -> anyhow::Result<ExitCode> {
+    let catalogue = args.catalogue.source();
+    let reference = Arc::new(catalogue.reference()?);
+    let validator = Validator::new(reference.clone());
+    let loaded = catalogue.documents()?;
+    let services: Vec<_> = loaded
+        .documents
+        .services
+        .iter()
+        .filter_map(|doc| validator.validate_entry(&doc.value).ok())
+        .collect();
+    let router = Router::fixed(reference, services);
+    let mut doc = serde_json::Map::new();
+    let mut put = |key: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            doc.insert(key.to_string(), value);
+        }
+    };
+    put("q", args.q.clone().map(Value::from));
+    put("age", args.age.map(Value::from));
+    put("municipality", args.municipality.clone().map(Value::from));
+    put("county", args.county.clone().map(Value::from));
+    put(
+        "topics",
+        (!args.topics.is_empty()).then(|| json!(args.topics)),
+    );
+    put(
+        "channels",
+        (!args.channels.is_empty()).then(|| json!(args.channels)),
+    );
+    put("lang", args.lang.clone().map(Value::from));
+    put("anonymous", args.anonymous.then_some(Value::Bool(true)));
+    put("at", args.at.clone().map(Value::from));
+    put("limit", args.limit.map(Value::from));
+    let request = match router.parse_request(&Value::Object(doc)) {
+        Ok(request) => request,
+        Err(violations) => {
+            for v in &violations.0 {
+                eprintln!(
+                    "{}: {}",
+                    if v.pointer.is_empty() {
+                        "/"
+                    } else {
+                        &v.pointer
+                    },
+                    v.message
+                );
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let answer = router.route(&request, &HealthSnapshot::default(), chrono::Utc::now());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let topics: Vec<String> = answer
+        .topics
+        .iter()
+        .map(|t| format!("{} ({})", t.id, t.matched.join(", ")))
+        .collect();
+    println!("crisis: {}", if answer.crisis { "yes" } else { "no" });
+    println!(
+        "topics: {}",
+        if topics.is_empty() {
+            "-".to_string()
+        } else {
+            topics.join("; ")
+        }
+    );
+    let results = answer.results.iter().chain(answer.fallback.iter());
+    for (rank, result) in results.enumerate() {
+        println!(
+            "{}. {} [{}] score {}  {}",
+            rank + 1,
+            result.name,
+            result.service_id,
+            result.score,
+            result.reasons.join(" ")
+        );
+        for channel in &result.channels {
+            let open = match (channel.open_now, channel.closes_at, channel.next_open) {
+                (Some(true), Some(closes), _) => format!("open until {}", oslo_time(closes)),
+                (Some(true), None, _) => "open".to_string(),
+                (Some(false), _, Some(next)) => format!("closed, opens {}", oslo_time(next)),
+                (Some(false), _, None) => "closed".to_string(),
+                (None, _, _) => "hours not given".to_string(),
+            };
+            println!(
+                "     {:<12} {:<40} {open}",
+                channel.kind.as_str(),
+                channel.address.as_deref().unwrap_or("")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn oslo_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::Oslo)
+        .format("%a %d.%m %H:%M")
+        .to_string()
 }

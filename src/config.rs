@@ -55,6 +55,9 @@ pub enum Command {
         #[command(flatten)]
         catalogue: CatalogueArg,
     },
+    /// Ask the router, on the catalogue files and without a server, where to send a young
+    /// person; prints the ranked answer with reasons.
+    Route(RouteArgs),
     /// Print the catalogue (agencies and entries) as JSON.
     Export {
         #[command(flatten)]
@@ -62,6 +65,41 @@ pub enum Command {
         #[command(flatten)]
         catalogue: CatalogueArg,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// The question, as a young person would type it.
+    pub q: Option<String>,
+    #[arg(long)]
+    pub age: Option<u8>,
+    /// Municipality code (4 digits).
+    #[arg(long)]
+    pub municipality: Option<String>,
+    /// County code (2 digits).
+    #[arg(long)]
+    pub county: Option<String>,
+    /// Topic id (repeatable).
+    #[arg(long = "topic")]
+    pub topics: Vec<String>,
+    /// Channel kind wanted (repeatable).
+    #[arg(long = "channel")]
+    pub channels: Vec<String>,
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Only anonymous channels.
+    #[arg(long)]
+    pub anonymous: bool,
+    /// Answer for this time (RFC 3339) instead of now.
+    #[arg(long)]
+    pub at: Option<String>,
+    #[arg(long)]
+    pub limit: Option<u8>,
+    /// Print the answer as JSON, as the API gives it.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub catalogue: CatalogueArg,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@
 //! - [`store`]: the only module that knows sled; typed reads and transactional writes.
 //! - [`registry`]: what callers may do with the catalogue, over the model and the store.
 //! - [`health`]: scheduled, SSRF-safe health checks, their states, staleness and alerts.
+//! - [`routing`]: understanding a young person's question and ranking services for it.
 //! - [`metrics`]: counters for `/metrics`.
 //! - [`api`]: the warp routes and handlers, and `ApiError` → problem+json.
 //! - [`startup`], [`config`], [`telemetry`], [`seed`], [`commands`]: running it.
@@ -25,6 +26,8 @@ pub mod auth;
 pub mod commands;
 /// Command line and configuration.
 pub mod config;
+/// The published JSON Schemas.
+pub mod contract;
 /// Catalogue health: probes, states, alerts.
 pub mod health;
 /// Prometheus counters.
@@ -33,6 +36,8 @@ pub mod metrics;
 pub mod model;
 /// Catalogue operations: ownership, versions, import.
 pub mod registry;
+/// The front door's router.
+pub mod routing;
 /// Reading catalogue files (embedded or on disk).
 pub mod seed;
 /// Building and running the server.

@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
             data,
             catalogue,
         } => commands::import(path, &data.data_dir, &catalogue.source()).await,
+        Command::Route(args) => commands::route(args),
         Command::Export { data, catalogue } => {
             commands::export(&data.data_dir, &catalogue.source())
         }

@@ -17,6 +17,7 @@ use crate::health::Checker;
 use crate::metrics::Metrics;
 use crate::model::Validator;
 use crate::registry::Registry;
+use crate::routing::Router;
 use crate::seed::CatalogueSource;
 use crate::store::Store;
 
@@ -40,12 +41,14 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let checker = Checker::new(registry.clone(), config.health.clone(), metrics.clone())
             .context("cannot start the health checker")?;
+        let router = Router::start(&registry).context("cannot build the routing index")?;
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
         let state = AppState {
             registry,
             checker,
+            router,
             metrics,
             started_at: Instant::now(),
         };
@@ -80,6 +83,7 @@ impl Application {
         let routes = api::routes(self.state.clone());
         api::server::serve(self.listener, routes, shutdown, self.config.limits).await;
         self.state.checker.stop().await;
+        self.state.router.stop();
     }
 }
 

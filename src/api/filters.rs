@@ -17,6 +17,7 @@ use crate::health::Checker;
 use crate::metrics::Metrics;
 use crate::model::Violations;
 use crate::registry::{Precondition, Registry};
+use crate::routing::Router;
 
 /// Largest request body, in bytes.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -26,6 +27,7 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 pub struct AppState {
     pub registry: Registry,
     pub checker: Checker,
+    pub router: Router,
     pub metrics: Arc<Metrics>,
     pub started_at: Instant,
 }

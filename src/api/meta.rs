@@ -7,7 +7,7 @@ use warp::reply::Response;
 use super::error::ApiError;
 use super::filters::Ctx;
 use super::{json_response, parse_query, with_query_problems};
-use crate::model::schema;
+use crate::contract;
 
 /// `GET /healthz`: the process is up.
 pub async fn healthz(_: &Ctx) -> Result<Response, ApiError> {
@@ -39,8 +39,8 @@ pub async fn topics(ctx: &Ctx) -> Result<Response, ApiError> {
 /// `.schema.json` is accepted).
 pub async fn schema(_: &Ctx, name: String) -> Result<Response, ApiError> {
     let name = name.trim_end_matches(".schema.json");
-    let schema = schema::by_name(name).ok_or_else(|| {
-        let known: Vec<_> = schema::published().iter().map(|s| s.name).collect();
+    let schema = contract::by_name(name).ok_or_else(|| {
+        let known: Vec<_> = contract::published().iter().map(|s| s.name).collect();
         ApiError::NotFound(format!(
             "no schema '{name}'; published: {}",
             known.join(", ")

@@ -15,6 +15,8 @@ pub mod filters;
 mod health;
 /// Probes, topics, schemas, audit.
 mod meta;
+/// The router.
+mod route;
 /// The HTTP server: accept loop, timeouts, graceful shutdown.
 pub mod server;
 /// Service entries.
@@ -80,7 +82,21 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(c())
         .then(|id, ctx: Ctx| async move { ctx.respond(services::verify(&ctx, id).await) });
-    let health_routes = metrics_route
+    let route_post = warp::path!("v1" / "route")
+        .and(warp::post())
+        .and(c())
+        .and(json_body())
+        .then(|ctx: Ctx, body| async move { ctx.respond(route::post(&ctx, body).await) });
+    let route_get = warp::path!("v1" / "route")
+        .and(warp::get())
+        .and(c())
+        .and(query_pairs())
+        .then(|ctx: Ctx, q| async move { ctx.respond(route::get(&ctx, q).await) });
+    let health_routes = route_post
+        .or(route_get)
+        .unify()
+        .or(metrics_route)
+        .unify()
         .or(health_summary)
         .unify()
         .or(service_health)

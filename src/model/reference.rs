@@ -19,6 +19,11 @@ pub struct Topic {
     /// Words and phrases young people use for this topic, in Bokmål.
     #[serde(default)]
     pub keywords_nb: Vec<String>,
+    /// The same in Nynorsk and in English (added for the router).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords_nn: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords_en: Vec<String>,
     /// Questions on this topic may signal acute danger.
     #[serde(default)]
     pub possible_acute_crisis: bool,
@@ -75,6 +80,8 @@ impl Taxonomy {
                 parent: None,
                 label: category.label,
                 keywords_nb: Vec::new(),
+                keywords_nn: Vec::new(),
+                keywords_en: Vec::new(),
                 possible_acute_crisis: false,
                 crisis_kind: None,
                 route_first: Vec::new(),

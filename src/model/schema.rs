@@ -7,8 +7,6 @@ use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 
-use super::{Agency, ServiceEntry};
-
 /// A published schema: its name in `GET /v1/schemas/{name}` and its file in `schemas/`.
 pub struct NamedSchema {
     pub name: &'static str,
@@ -88,26 +86,4 @@ fn describe_variants(object: &mut Map<String, Value>, docs: &[String]) {
         .unwrap_or_default();
     text.push_str(&docs.join("\n"));
     object.insert("description".into(), Value::String(text));
-}
-
-/// Every schema Veiviser publishes.
-pub fn published() -> Vec<NamedSchema> {
-    vec![
-        NamedSchema {
-            name: "service-entry",
-            schema: schema_for::<ServiceEntry>(),
-        },
-        NamedSchema {
-            name: "agency",
-            schema: schema_for::<Agency>(),
-        },
-    ]
-}
-
-/// The schema published under `name`, if any.
-pub fn by_name(name: &str) -> Option<Value> {
-    published()
-        .into_iter()
-        .find(|s| s.name == name)
-        .map(|s| s.schema)
 }

@@ -179,7 +179,7 @@ impl Validator {
 
 /// The JSON Schema's findings, each with the instance path as pointer. A missing or unknown
 /// property points at itself (`/name`), not at its parent, so a form can mark the field.
-fn schema_violations(schema: &jsonschema::Validator, doc: &Value) -> Violations {
+pub(crate) fn schema_violations(schema: &jsonschema::Validator, doc: &Value) -> Violations {
     use jsonschema::error::ValidationErrorKind as Kind;
     let mut out = Violations::default();
     for error in schema.iter_errors(doc) {

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use veiviser::model::{Validator, schema};
+use veiviser::model::Validator;
 use veiviser::seed::CatalogueSource;
 
 use crate::helpers::{repo_path, spawn_app};
 
 #[test]
 fn checked_in_schemas_are_what_the_code_generates() {
-    for published in schema::published() {
+    for published in veiviser::contract::published() {
         let path = repo_path("schemas").join(published.file_name());
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|_| panic!("{} is missing: run `cargo run -- schema`", path.display()));

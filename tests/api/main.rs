@@ -10,5 +10,6 @@ mod health;
 mod helpers;
 mod meta;
 mod persistence;
+mod routing_eval;
 mod services;
 mod targets;

@@ -33,7 +33,7 @@ async fn schemas_are_served_as_generated() {
     let served = app.get_json("/v1/schemas/service-entry").await;
     assert_eq!(
         served,
-        veiviser::model::schema::by_name("service-entry").unwrap()
+        veiviser::contract::by_name("service-entry").unwrap()
     );
     let missing = problem(app.get("/v1/schemas/nope").await, StatusCode::NOT_FOUND).await;
     assert!(

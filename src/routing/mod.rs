@@ -1,0 +1,294 @@
+//! The front door's router: from a question in a young person's own words (or topics), their
+//! age and where they live, which services fit, which can be reached now and how, and why.
+//!
+//! - [`text`]: normalising, tokenising and stemming Norwegian (and English).
+//! - [`index`]: the immutable index built when the catalogue changes.
+//! - [`rank`]: understanding the question, filtering and ranking, with reasons.
+//!
+//! Privacy: the question is never stored or logged here; only aggregate counts leave.
+
+pub mod index;
+pub mod rank;
+pub mod text;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::health::HealthSnapshot;
+use crate::model::entry::{ChannelKind, Urgency};
+use crate::model::reference::Reference;
+use crate::model::schema::schema_for;
+use crate::model::{ServiceEntry, Violations};
+use crate::registry::Registry;
+use index::RouterIndex;
+
+/// The id of ung.no's question service, the answer when nothing else fits.
+pub const FALLBACK_SERVICE: &str = "ung-no-spor-oss";
+
+/// A question to the router. At least one of `q` and `topics`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRequest {
+    /// The question in the young person's own words (Bokmål, Nynorsk or English). Never
+    /// stored or logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 500))]
+    pub q: Option<String>,
+    /// Topic ids from `/v1/topics` (subtopics or categories).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub topics: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 30))]
+    pub age: Option<u8>,
+    /// Municipality code (4 digits, 2024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[0-9]{4}$"))]
+    pub municipality: Option<String>,
+    /// County code (2 digits, 2024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[0-9]{2}$"))]
+    pub county: Option<String>,
+    /// Only these kinds of channel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<ChannelKind>,
+    /// Preferred language (`nb`, `nn`, `en`, …): names come in it, and channels in it are
+    /// preferred.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[a-z]{2,3}$"))]
+    pub lang: Option<String>,
+    /// Only channels where one can stay anonymous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous: Option<bool>,
+    /// The time to answer for (RFC 3339); now when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+    /// How many results, 1–20 (5 when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 20))]
+    pub limit: Option<u8>,
+}
+
+/// The router's answer.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RouteResponse {
+    /// The question signals danger: emergency and crisis services that can be reached now
+    /// come first.
+    pub crisis: bool,
+    /// The topics understood, each with what matched it.
+    pub topics: Vec<UnderstoodTopic>,
+    /// Ranked results, best first.
+    pub results: Vec<RouteResult>,
+    /// The general service, when nothing matched.
+    pub fallback: Option<RouteResult>,
+    /// The time the answer is for.
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct UnderstoodTopic {
+    pub id: String,
+    /// The taxonomy phrases that matched (`topics` when asked for by id).
+    pub matched: Vec<String>,
+    /// Whether this topic signals possible acute danger.
+    pub crisis: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RouteResult {
+    pub service_id: String,
+    /// The name in the requested language, or Bokmål.
+    pub name: String,
+    pub summary: String,
+    pub agency: String,
+    pub urgency: Urgency,
+    pub score: f64,
+    /// Machine-readable reasons: `topic:<id>`, `topic_related:<id>`, `route_first:<id>`,
+    /// `text`, `crisis`, `local:<code>`, `national`, `open_now:<kind>`, `closed_now`,
+    /// `health_critical:<kind>`, `lang:<code>`, `channel:<kind>`, `fallback`.
+    pub reasons: Vec<String>,
+    pub channels: Vec<RouteChannel>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RouteChannel {
+    /// The channel's index in the entry.
+    pub index: usize,
+    pub kind: ChannelKind,
+    pub address: Option<String>,
+    pub anonymous: Option<bool>,
+    /// `null` when the entry gives no opening hours.
+    pub open_now: Option<bool>,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub next_open: Option<DateTime<Utc>>,
+    /// The channel's health state (`not_applicable` without a check).
+    pub health: String,
+}
+
+/// The router: holds the current index and rebuilds it when the catalogue changes.
+#[derive(Clone)]
+pub struct Router {
+    index: watch::Receiver<Arc<RouterIndex>>,
+    request_schema: Arc<jsonschema::Validator>,
+    reference: Arc<Reference>,
+    /// The task that rebuilds the index, stopped with [`Router::stop`].
+    follower: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Router {
+    /// Builds the index from the catalogue now, then follows its changes in the background.
+    pub fn start(registry: &Registry) -> Result<Self, crate::store::StoreError> {
+        let reference = Arc::new(registry.validator().reference().clone());
+        let build = {
+            let reference = reference.clone();
+            move |services: Vec<ServiceEntry>| {
+                Arc::new(RouterIndex::build(
+                    &reference.taxonomy,
+                    services,
+                    FALLBACK_SERVICE,
+                ))
+            }
+        };
+        let (sender, receiver) = watch::channel(build(registry.store().all_services()?));
+        let registry = registry.clone();
+        let mut changes = registry.watch_changes();
+        let follower = tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                // Let a burst of writes settle into one rebuild.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                changes.borrow_and_update();
+                let services = match registry.store().all_services() {
+                    Ok(services) => services,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot rebuild the routing index");
+                        continue;
+                    }
+                };
+                let index = tokio::task::spawn_blocking({
+                    let build = build.clone();
+                    move || build(services)
+                })
+                .await;
+                match index {
+                    Ok(index) => {
+                        if sender.send(index).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "routing index build failed"),
+                }
+            }
+        });
+        let router = Self::with_index(receiver, reference);
+        *router.follower.lock().unwrap_or_else(|e| e.into_inner()) = Some(follower);
+        Ok(router)
+    }
+
+    /// Stops following the catalogue.
+    pub fn stop(&self) {
+        if let Some(task) = self
+            .follower
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            task.abort();
+        }
+    }
+
+    /// A router over a fixed index (benchmarks, the command line).
+    pub fn fixed(reference: Arc<Reference>, services: Vec<ServiceEntry>) -> Self {
+        let index = RouterIndex::build(&reference.taxonomy, services, FALLBACK_SERVICE);
+        let (_, receiver) = watch::channel(Arc::new(index));
+        Self::with_index(receiver, reference)
+    }
+
+    fn with_index(index: watch::Receiver<Arc<RouterIndex>>, reference: Arc<Reference>) -> Self {
+        let request_schema = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema_for::<RouteRequest>())
+            .expect("the route request schema is valid");
+        Router {
+            index,
+            request_schema: Arc::new(request_schema),
+            reference,
+            follower: Arc::default(),
+        }
+    }
+
+    /// The current index: an `Arc` clone, no lock held afterwards.
+    pub fn index(&self) -> Arc<RouterIndex> {
+        self.index.borrow().clone()
+    }
+
+    /// Validates a request document: the schema, then the codes and ids it names.
+    pub fn parse_request(&self, doc: &Value) -> Result<RouteRequest, Violations> {
+        let mut out = crate::model::validate::schema_violations(&self.request_schema, doc);
+        let reference = &self.reference;
+        if let Some(code) = doc.get("municipality").and_then(Value::as_str) {
+            if code.len() == 4 && reference.places.municipality(code).is_none() {
+                out.push(
+                    "/municipality",
+                    format!("'{code}' is not a municipality code of 2024"),
+                );
+            }
+        }
+        if let Some(code) = doc.get("county").and_then(Value::as_str) {
+            if code.len() == 2 && reference.places.county_name(code).is_none() {
+                out.push("/county", format!("'{code}' is not a county code of 2024"));
+            }
+        }
+        for (i, topic) in doc
+            .get("topics")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(id) = topic.as_str() {
+                if !reference.taxonomy.contains(id) {
+                    let hint = reference
+                        .taxonomy
+                        .suggest(id)
+                        .map(|s| format!("; did you mean '{s}'?"))
+                        .unwrap_or_default();
+                    out.push(
+                        format!("/topics/{i}"),
+                        format!("unknown topic '{id}'{hint}"),
+                    );
+                }
+            }
+        }
+        let has_question = doc
+            .get("q")
+            .and_then(Value::as_str)
+            .is_some_and(|q| !q.trim().is_empty());
+        let has_topics = doc
+            .get("topics")
+            .and_then(Value::as_array)
+            .is_some_and(|t| !t.is_empty());
+        if !has_question && !has_topics {
+            out.push("/q", "ask a question (q) or name topics");
+        }
+        if !out.is_empty() {
+            return Err(out);
+        }
+        serde_json::from_value(doc.clone()).map_err(|e| Violations::single("", e.to_string()))
+    }
+
+    /// Answers a request against the current index and health.
+    pub fn route(
+        &self,
+        request: &RouteRequest,
+        health: &HealthSnapshot,
+        now: DateTime<Utc>,
+    ) -> RouteResponse {
+        rank::route(&self.index(), request, health, now)
+    }
+}

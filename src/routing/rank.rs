@@ -1,0 +1,447 @@
+//! Understanding a question, then choosing and ranking services, with the reasons for each.
+//!
+//! Order of results, deterministic:
+//! 1. When the question signals danger, emergency and crisis services reachable now.
+//! 2. Services with a channel reachable now (open, and not failing its health check).
+//! 3. By score: topic match (exact before parent/child, with the taxonomy's curated
+//!    `route_first` order), text relevance (BM25), local before national, language fit.
+//! 4. By id.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::index::RouterIndex;
+use super::{RouteChannel, RouteRequest, RouteResponse, RouteResult, UnderstoodTopic};
+use crate::health::{CheckState, HealthSnapshot};
+use crate::model::ServiceEntry;
+use crate::model::entry::{Channel, CoverageScope, Urgency};
+use crate::model::hours::OpenState;
+
+/// What was understood of a request.
+#[derive(Debug, Default)]
+pub struct Understanding {
+    /// Topic index → (weight, phrases matched).
+    pub topics: BTreeMap<usize, (f64, Vec<String>)>,
+    pub crisis: bool,
+    /// Query stems with their typo-tolerant alternatives, for relevance.
+    pub query: Vec<Vec<(String, bool)>>,
+}
+
+/// Topics and crisis from `q` and `topics`.
+pub fn understand(index: &RouterIndex, request: &RouteRequest) -> Understanding {
+    let mut understanding = Understanding::default();
+    let mut acute = false;
+    if let Some(q) = &request.q {
+        let stems = index.analyzer.stems(q);
+        let expanded: Vec<Vec<(String, bool)>> =
+            stems.iter().map(|s| index.vocabulary.expand(s)).collect();
+        // Every phrase match as (start, end, phrase, fuzzy).
+        let mut found = Vec::new();
+        for start in 0..expanded.len() {
+            for (first, fuzzy_first) in &expanded[start] {
+                for phrase in index.phrases.get(first).into_iter().flatten() {
+                    if let Some((end, fuzzy_rest)) = matches_at(&expanded, start, &phrase.stems) {
+                        found.push((start, end, phrase, *fuzzy_first || fuzzy_rest));
+                    }
+                }
+            }
+        }
+        // Longest first; a match inside a longer one for another topic does not count
+        // ("piller" inside "p-piller").
+        found.sort_by_key(|(start, end, _, _)| (std::cmp::Reverse(end - start), *start));
+        let mut accepted: Vec<(usize, usize, usize)> = Vec::new();
+        for (start, end, phrase, fuzzy) in found {
+            let inside_other = accepted
+                .iter()
+                .any(|&(s, e, topic)| s <= start && end <= e && topic != phrase.topic);
+            if inside_other {
+                continue;
+            }
+            accepted.push((start, end, phrase.topic));
+            let weight =
+                (1.0 + 0.5 * (phrase.stems.len() as f64 - 1.0)) * if fuzzy { 0.8 } else { 1.0 };
+            let slot = understanding.topics.entry(phrase.topic).or_default();
+            // A label that repeats a keyword ("Selvmordstanker") counts once.
+            if !slot
+                .1
+                .iter()
+                .any(|m| m.to_lowercase() == phrase.text.to_lowercase())
+            {
+                slot.0 += weight;
+                slot.1.push(phrase.text.clone());
+            }
+        }
+        acute = index
+            .acute_signals
+            .iter()
+            .any(|signal| (0..expanded.len()).any(|i| matches_at(&expanded, i, signal).is_some()));
+        understanding.query = expanded
+            .into_iter()
+            .filter(|alternatives| {
+                !alternatives
+                    .first()
+                    .is_some_and(|(s, _)| super::text::is_stopword(s))
+            })
+            .collect();
+    }
+    for id in &request.topics {
+        if let Some(&topic) = index.topic_by_id.get(id) {
+            let slot = understanding.topics.entry(topic).or_default();
+            slot.0 += 3.0;
+            slot.1.push("topics".to_string());
+        }
+    }
+    let crisis_topic = understanding.topics.keys().any(|t| index.topics[*t].crisis);
+    understanding.crisis = crisis_topic || (acute && !understanding.topics.is_empty());
+    understanding
+}
+
+/// Whether `phrase` matches the query from `start`: every stem among the alternatives of
+/// the next query word, where a stopword the phrase does not expect may be skipped
+/// ("kjæresten *min* slår meg"). Gives where the match ends (exclusive) and whether it took
+/// a forgiven typo.
+fn matches_at(
+    query: &[Vec<(String, bool)>],
+    start: usize,
+    phrase: &[String],
+) -> Option<(usize, bool)> {
+    let mut fuzzy = false;
+    let mut position = start;
+    for (offset, stem) in phrase.iter().enumerate() {
+        let hit = |p: usize| query.get(p)?.iter().find(|(s, _)| s == stem);
+        let found = match hit(position) {
+            Some(found) => found,
+            None if offset > 0
+                && query
+                    .get(position)?
+                    .first()
+                    .is_some_and(|(s, _)| super::text::is_stopword(s)) =>
+            {
+                position += 1;
+                hit(position)?
+            }
+            None => return None,
+        };
+        fuzzy |= found.1;
+        position += 1;
+    }
+    Some((position, fuzzy))
+}
+
+/// Answers a request.
+pub fn route(
+    index: &RouterIndex,
+    request: &RouteRequest,
+    health: &HealthSnapshot,
+    now: DateTime<Utc>,
+) -> RouteResponse {
+    let at = request.at.unwrap_or(now);
+    let understanding = understand(index, request);
+    let lang = request.lang.as_deref().unwrap_or("nb");
+    let relevance = index.relevance(&understanding.query);
+    let best_relevance = relevance.values().copied().fold(0.0_f64, f64::max);
+    // Topics kept: those within reach of the best-matched one, so a stray word does not
+    // pull in a second subject.
+    let best_topic = understanding
+        .topics
+        .values()
+        .map(|(w, _)| *w)
+        .fold(0.0_f64, f64::max);
+    let kept: BTreeMap<usize, f64> = understanding
+        .topics
+        .iter()
+        .filter(|(_, (w, _))| *w >= best_topic * 0.5)
+        .map(|(t, (w, _))| (*t, *w / best_topic.max(f64::MIN_POSITIVE)))
+        .collect();
+
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for (position, indexed) in index.entries.iter().enumerate() {
+        let entry = &indexed.entry;
+        if !fits_person(entry, request) {
+            continue;
+        }
+        let mut reasons = Vec::new();
+        let mut score = 0.0;
+        let mut matched = false;
+        let mut on_topic = false;
+        for (&topic, &weight) in &kept {
+            let info = &index.topics[topic];
+            if entry.topics.contains(&info.id) {
+                score += 10.0 * weight;
+                reasons.push(format!("topic:{}", info.id));
+                matched = true;
+            } else if entry.topics.iter().any(|t| {
+                info.parent.as_deref() == Some(t.as_str())
+                    || index.topic_by_id.get(t).is_some_and(|&i| {
+                        index.topics[i].parent.as_deref() == Some(info.id.as_str())
+                    })
+            }) {
+                score += 4.0 * weight;
+                reasons.push(format!("topic_related:{}", info.id));
+                matched = true;
+            }
+            if let Some(rank) = info.route_first.iter().position(|id| *id == entry.id) {
+                score += (3.0 - 0.5 * rank as f64).max(0.5) * weight;
+                reasons.push(format!("route_first:{}", info.id));
+                matched = true;
+            }
+        }
+        on_topic |= matched;
+        if let Some(r) = relevance.get(&(position as u32)) {
+            if best_relevance > 0.0 && *r >= 0.2 * best_relevance {
+                score += 3.0 * r / best_relevance;
+                reasons.push("text".to_string());
+                matched = true;
+            }
+        }
+        if !matched {
+            continue;
+        }
+        let channels = offered_channels(entry, request, health, at);
+        if channels.is_empty() {
+            continue;
+        }
+        if local_fit(entry, request) {
+            let code = request
+                .municipality
+                .as_deref()
+                .or(request.county.as_deref());
+            if let Some(code) = code {
+                // Above the curated-order bonus, so a local service beats a national one
+                // on the same topic.
+                score += 4.0;
+                reasons.push(format!("local:{code}"));
+            }
+        } else if entry.coverage.scope == CoverageScope::National {
+            reasons.push("national".to_string());
+        }
+        for kind in &request.channels {
+            if channels.iter().any(|c| c.kind == *kind) {
+                reasons.push(format!("channel:{}", kind.as_str()));
+            }
+        }
+        let speaks = request.lang.as_ref().is_some_and(|lang| {
+            channels
+                .iter()
+                .any(|c| channel_languages(&entry.channels[c.index]).contains(&lang.as_str()))
+        });
+        if speaks {
+            score += 1.0;
+            reasons.push(format!("lang:{lang}"));
+        }
+        let reachable = channels
+            .iter()
+            .any(|c| c.open_now != Some(false) && c.health != CheckState::Critical.as_str());
+        for c in &channels {
+            if c.health == CheckState::Critical.as_str() {
+                reasons.push(format!("health_critical:{}", c.kind.as_str()));
+            } else if c.open_now == Some(true) {
+                let reason = format!("open_now:{}", c.kind.as_str());
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
+                }
+            }
+        }
+        if !reachable {
+            reasons.push("closed_now".to_string());
+        }
+        let urgent = matches!(entry.urgency, Urgency::Emergency | Urgency::Crisis);
+        // Only services on the question's topic jump the queue, not a crisis line that
+        // merely shares a word with it.
+        let crisis_first = understanding.crisis && urgent && reachable && on_topic;
+        if crisis_first {
+            reasons.insert(0, "crisis".to_string());
+        }
+        candidates.push(Candidate {
+            position,
+            crisis_first,
+            reachable,
+            speaks,
+            score: (score * 1000.0).round() / 1000.0,
+            reasons,
+            channels,
+        });
+    }
+    // Language is a filter when some result speaks it, a preference otherwise.
+    if request.lang.is_some() && candidates.iter().any(|c| c.speaks) {
+        candidates.retain(|c| c.speaks);
+    }
+    candidates.sort_by(|a, b| {
+        (!a.crisis_first, !a.reachable)
+            .cmp(&(!b.crisis_first, !b.reachable))
+            .then(b.score.total_cmp(&a.score))
+            .then_with(|| {
+                index.entries[a.position]
+                    .entry
+                    .id
+                    .cmp(&index.entries[b.position].entry.id)
+            })
+    });
+    let limit = usize::from(request.limit.unwrap_or(5).clamp(1, 20));
+    let results: Vec<RouteResult> = candidates
+        .into_iter()
+        .take(limit)
+        .map(|c| {
+            result(
+                &index.entries[c.position].entry,
+                lang,
+                c.score,
+                c.reasons,
+                c.channels,
+            )
+        })
+        .collect();
+    let fallback = if results.is_empty() {
+        index.fallback.map(|position| {
+            let entry = &index.entries[position].entry;
+            let channels = offered_channels(entry, &RouteRequest::default(), health, at);
+            result(entry, lang, 0.0, vec!["fallback".to_string()], channels)
+        })
+    } else {
+        None
+    };
+    let topics = understanding
+        .topics
+        .iter()
+        .filter(|(t, _)| kept.contains_key(t))
+        .map(|(t, (_, matched))| UnderstoodTopic {
+            id: index.topics[*t].id.clone(),
+            matched: matched.clone(),
+            crisis: index.topics[*t].crisis,
+        })
+        .collect();
+    RouteResponse {
+        crisis: understanding.crisis,
+        topics,
+        results,
+        fallback,
+        at,
+    }
+}
+
+struct Candidate {
+    position: usize,
+    crisis_first: bool,
+    reachable: bool,
+    speaks: bool,
+    score: f64,
+    reasons: Vec<String>,
+    channels: Vec<RouteChannel>,
+}
+
+/// Age and place.
+fn fits_person(entry: &ServiceEntry, request: &RouteRequest) -> bool {
+    if let Some(age) = request.age {
+        let min = entry.audience.min_age.unwrap_or(0);
+        let max = entry.audience.max_age.unwrap_or(u8::MAX);
+        if age < min || age > max {
+            return false;
+        }
+    }
+    if let Some(municipality) = &request.municipality {
+        return entry.coverage.includes_municipality(municipality);
+    }
+    if let Some(county) = &request.county {
+        return covers_county(entry, county);
+    }
+    true
+}
+
+fn covers_county(entry: &ServiceEntry, county: &str) -> bool {
+    entry.coverage.scope == CoverageScope::National
+        || entry.coverage.counties.iter().any(|c| c == county)
+        || entry
+            .coverage
+            .municipalities
+            .iter()
+            .any(|m| m.starts_with(county))
+}
+
+/// Whether the entry names the person's place (not merely national).
+fn local_fit(entry: &ServiceEntry, request: &RouteRequest) -> bool {
+    entry.coverage.scope == CoverageScope::Areas
+        && (request
+            .municipality
+            .as_ref()
+            .is_some_and(|m| entry.coverage.includes_municipality(m))
+            || request
+                .county
+                .as_ref()
+                .is_some_and(|c| covers_county(entry, c)))
+}
+
+/// Languages a channel is offered in; Norwegian when the entry does not say.
+fn channel_languages(channel: &Channel) -> Vec<&str> {
+    if channel.languages.is_empty() {
+        vec!["nb", "nn"]
+    } else {
+        channel.languages.iter().map(String::as_str).collect()
+    }
+}
+
+/// The channels that fit the request, with whether they are open and healthy at `at`.
+fn offered_channels(
+    entry: &ServiceEntry,
+    request: &RouteRequest,
+    health: &HealthSnapshot,
+    at: DateTime<Utc>,
+) -> Vec<RouteChannel> {
+    entry
+        .channels
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| request.channels.is_empty() || request.channels.contains(&c.kind))
+        .filter(|(_, c)| request.anonymous != Some(true) || c.anonymous == Some(true))
+        .map(|(index, channel)| {
+            let state = health.state(&entry.id, index);
+            let hours = channel.hours.as_ref().map(|h| h.state_at(at));
+            let critical = state == CheckState::Critical;
+            let (open_now, closes_at, next_open) = match hours {
+                _ if critical => (Some(false), None, None),
+                Some(OpenState::Open { closes_at }) => (Some(true), closes_at, None),
+                Some(OpenState::Closed { next_open }) => (Some(false), None, next_open),
+                None => (None, None, None),
+            };
+            RouteChannel {
+                index,
+                kind: channel.kind,
+                address: channel.address.clone(),
+                anonymous: channel.anonymous,
+                open_now,
+                closes_at,
+                next_open,
+                health: state.as_str().to_string(),
+            }
+        })
+        .collect()
+}
+
+fn result(
+    entry: &ServiceEntry,
+    lang: &str,
+    score: f64,
+    reasons: Vec<String>,
+    channels: Vec<RouteChannel>,
+) -> RouteResult {
+    RouteResult {
+        service_id: entry.id.clone(),
+        name: entry.name.get(lang).to_string(),
+        summary: entry.summary.get(lang).to_string(),
+        agency: entry.agency.clone(),
+        urgency: entry.urgency,
+        score,
+        reasons,
+        channels,
+    }
+}
+
+/// Counts for `/metrics`: per topic understood, crisis or not, matched or fallback.
+pub fn outcome_labels(response: &RouteResponse) -> (Vec<String>, bool, bool) {
+    let topics = response.topics.iter().map(|t| t.id.clone()).collect();
+    (
+        topics,
+        response.crisis,
+        response.fallback.is_some() || response.results.is_empty(),
+    )
+}

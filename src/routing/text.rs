@@ -1,0 +1,276 @@
+//! Text analysis for the router, applied the same way to questions, the taxonomy's synonyms
+//! and entries' texts: Unicode NFC, lower case, the ASCII spellings of æ, ø and å folded
+//! together with the letters themselves, tokens, and Norwegian Snowball stems.
+
+use std::collections::{HashMap, HashSet};
+
+use rust_stemmers::{Algorithm, Stemmer};
+use unicode_normalization::UnicodeNormalization;
+
+/// Turns text into stems. Build once; analysis holds no state.
+pub struct Analyzer {
+    stemmer: Stemmer,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer {
+            stemmer: Stemmer::create(Algorithm::Norwegian),
+        }
+    }
+}
+
+/// Words that carry no meaning for routing on their own (Bokmål, Nynorsk, English). They
+/// still take part in phrases ("ta livet mitt").
+const STOPWORDS: &[&str] = &[
+    "jeg",
+    "eg",
+    "meg",
+    "deg",
+    "du",
+    "han",
+    "hun",
+    "ho",
+    "vi",
+    "me",
+    "de",
+    "dei",
+    "det",
+    "den",
+    "er",
+    "var",
+    "vart",
+    "ble",
+    "blir",
+    "har",
+    "hadde",
+    "kan",
+    "skal",
+    "vil",
+    "ma",
+    "og",
+    "i",
+    "pa",
+    "til",
+    "fra",
+    "fraa",
+    "med",
+    "for",
+    "av",
+    "om",
+    "som",
+    "at",
+    "en",
+    "ein",
+    "et",
+    "eit",
+    "ei",
+    "min",
+    "mi",
+    "mitt",
+    "mine",
+    "din",
+    "ditt",
+    "sin",
+    "seg",
+    "hva",
+    "kva",
+    "hvordan",
+    "korleis",
+    "hvor",
+    "kor",
+    "hvem",
+    "kven",
+    "nar",
+    "ikke",
+    "ikkje",
+    "noe",
+    "noko",
+    "litt",
+    "bare",
+    "berre",
+    "sa",
+    "sann",
+    "the",
+    "a",
+    "an",
+    "is",
+    "am",
+    "are",
+    "to",
+    "and",
+    "of",
+    "in",
+    "on",
+    "my",
+    "me",
+    "what",
+    "how",
+    "do",
+    "does",
+    "can",
+    "it",
+    "that",
+    "this",
+    "with",
+    "for",
+    "at",
+    "be",
+    "have",
+    "has",
+    "not",
+    "dont",
+    "im",
+    "about",
+    "get",
+    "noen",
+    "nokon",
+    "someone",
+    "something",
+    "alle",
+    "veldig",
+    "mye",
+    "mykje",
+];
+
+impl Analyzer {
+    /// Stems of `text` in order, stopwords included.
+    pub fn stems(&self, text: &str) -> Vec<String> {
+        tokens(text)
+            .map(|token| self.stemmer.stem(&token).into_owned())
+            .collect()
+    }
+
+    /// Stems of `text` without stopwords, for relevance scoring.
+    pub fn content_stems(&self, text: &str) -> Vec<String> {
+        tokens(text)
+            .filter(|token| !is_stopword(token))
+            .map(|token| self.stemmer.stem(&token).into_owned())
+            .collect()
+    }
+}
+
+pub fn is_stopword(folded_token: &str) -> bool {
+    STOPWORDS.contains(&folded_token)
+}
+
+/// NFC, lower case, and æ/ø/å with their ASCII spellings (ae, o/oe, a/aa) made one.
+pub fn fold(text: &str) -> String {
+    let lower: String = text.nfc().collect::<String>().to_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    for c in lower.chars() {
+        match c {
+            'æ' | 'ä' => out.push_str("ae"),
+            'ø' | 'ö' | 'ó' | 'ò' | 'ô' => out.push('o'),
+            'å' | 'á' | 'à' | 'â' => out.push('a'),
+            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
+            'ü' | 'ú' => out.push('u'),
+            'í' | 'ï' => out.push('i'),
+            '’' | '\'' => {}
+            c => out.push(c),
+        }
+    }
+    // Typed spellings: "aa" for å, "oe" for ø.
+    out.replace("aa", "a").replace("oe", "o")
+}
+
+/// The folded words of `text`.
+fn tokens(text: &str) -> impl Iterator<Item = String> {
+    fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// Known stems, for tolerating one typo in longer words.
+#[derive(Debug, Default)]
+pub struct Vocabulary {
+    known: HashSet<String>,
+    /// Known stems by length, for the fuzzy scan.
+    by_length: HashMap<usize, Vec<String>>,
+}
+
+/// Stems shorter than this are only matched exactly.
+const FUZZY_MIN_LEN: usize = 5;
+
+impl Vocabulary {
+    pub fn insert(&mut self, stem: &str) {
+        if self.known.insert(stem.to_string()) {
+            self.by_length
+                .entry(stem.chars().count())
+                .or_default()
+                .push(stem.to_string());
+        }
+    }
+
+    /// The stems a query stem may stand for: itself, or when it is unknown and long enough,
+    /// every known stem one edit (insert, delete, substitute, swap) away.
+    pub fn expand(&self, stem: &str) -> Vec<(String, bool)> {
+        if self.known.contains(stem) {
+            return vec![(stem.to_string(), false)];
+        }
+        let len = stem.chars().count();
+        if len < FUZZY_MIN_LEN {
+            return vec![(stem.to_string(), false)];
+        }
+        let mut out = vec![(stem.to_string(), false)];
+        for candidate_len in [len - 1, len, len + 1] {
+            for known in self.by_length.get(&candidate_len).into_iter().flatten() {
+                if strsim::osa_distance(stem, known) == 1 {
+                    out.push((known.clone(), true));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_spellings_meet_the_norwegian_letters() {
+        let a = Analyzer::default();
+        assert_eq!(
+            a.stems("Jeg blir mobbet på skolen"),
+            a.stems("jeg blir mobbet pa skolen")
+        );
+        assert_eq!(a.stems("føler meg"), a.stems("foler meg"));
+        assert_eq!(a.stems("føler meg"), a.stems("foeler meg"));
+        assert_eq!(a.stems("kjærlighet"), a.stems("kjaerlighet"));
+        assert_eq!(a.stems("så"), a.stems("saa"));
+        // Composed and decomposed å are one.
+        assert_eq!(fold("pa\u{30a}"), fold("på"));
+    }
+
+    #[test]
+    fn inflections_share_a_stem() {
+        let a = Analyzer::default();
+        assert_eq!(a.stems("mobbingen"), a.stems("mobbing"));
+        assert_eq!(a.stems("foreldrene"), a.stems("foreldre"));
+        assert_eq!(a.content_stems("jeg er på skolen"), a.stems("skolen"));
+    }
+
+    #[test]
+    fn one_typo_in_a_long_word_is_forgiven() {
+        let a = Analyzer::default();
+        let mut vocabulary = Vocabulary::default();
+        for word in ["selvmordstanker", "mobbing", "vold"] {
+            for stem in a.stems(word) {
+                vocabulary.insert(&stem);
+            }
+        }
+        let typo = &a.stems("selvmorstanker")[0];
+        let expanded = vocabulary.expand(typo);
+        assert!(
+            expanded
+                .iter()
+                .any(|(s, fuzzy)| *fuzzy && *s == a.stems("selvmordstanker")[0])
+        );
+        // Short words are matched exactly only.
+        assert_eq!(vocabulary.expand("vod").len(), 1);
+    }
+}
