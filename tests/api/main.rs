@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod meta;
 mod persistence;
+mod routing;
 mod routing_eval;
 mod services;
 mod targets;

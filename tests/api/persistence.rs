@@ -4,7 +4,7 @@ use std::process::{Child, Command, Stdio};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, problem, sample_entry, spawn_app, spawn_app_in};
+use crate::helpers::{ADMIN, problem, sample_entry, spawn_app, spawn_app_in, walk};
 
 #[tokio::test]
 async fn everything_survives_a_restart() {
@@ -77,6 +77,7 @@ fn start_process(data: &std::path::Path) -> Process {
 async fn every_acknowledged_write_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start_process(dir.path());
+    veiviser::health::outbound::install_crypto_provider();
     let client = reqwest::Client::new();
     let base = format!("http://{}", server.addr);
     let created: Value = client
@@ -178,17 +179,4 @@ async fn a_generated_operator_token_is_written_once_and_stored_only_as_a_hash() 
             .trim(),
         token
     );
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for item in std::fs::read_dir(dir).unwrap() {
-        let path = item.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path))
-        } else {
-            files.push(path)
-        }
-    }
-    files
 }

@@ -1,0 +1,475 @@
+//! `/v1/route` over HTTP: validation, GET and POST alike, opening hours and health in the
+//! answer, fallback, following catalogue changes, metrics, and privacy of the question.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN, TestApp, pointers, problem, spawn_app, walk};
+use crate::targets::{Behaviour, Target};
+
+/// Tuesday 24 November 2026, 14:00 in Oslo.
+const TUESDAY_AFTERNOON: &str = "2026-11-24T13:00:00Z";
+
+async fn route(app: &TestApp, body: &Value) -> Value {
+    let response = app.send_json(Method::POST, "/v1/route", None, body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    response.json().await.unwrap()
+}
+
+fn ids(answer: &Value) -> Vec<String> {
+    answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["service_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn bad_requests_get_every_problem_with_its_pointer() {
+    let app = spawn_app().await;
+    let response = app
+        .send_json(
+            Method::POST,
+            "/v1/route",
+            None,
+            &json!({
+                "q": "x".repeat(501), "topics": ["mobing"], "age": 31, "municipality": "9999",
+                "county": "99", "channels": ["pigeon"], "lang": "Norsk", "at": "yesterday",
+                "limit": 0, "colour": "red"
+            }),
+        )
+        .await;
+    let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let found = pointers(&p);
+    for expected in [
+        "/q",
+        "/topics/0",
+        "/age",
+        "/municipality",
+        "/county",
+        "/channels/0",
+        "/lang",
+        "/at",
+        "/limit",
+        "/colour",
+    ] {
+        assert!(
+            found.iter().any(|f| f == expected),
+            "{expected} missing from {found:?}"
+        );
+    }
+    assert!(p.to_string().contains("did you mean 'mobbing'"), "{p}");
+
+    // Neither a question nor topics.
+    let response = app
+        .send_json(Method::POST, "/v1/route", None, &json!({ "age": 15 }))
+        .await;
+    let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(pointers(&p), ["/q"]);
+
+    // The GET form is validated the same way.
+    let p = problem(
+        app.get("/v1/route?q=hei&age=old&channels=chat,pigeon&municipality=12")
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let found = pointers(&p);
+    for expected in ["/age", "/channels/1", "/municipality"] {
+        assert!(
+            found.iter().any(|f| f == expected),
+            "{expected} missing from {found:?}"
+        );
+    }
+    // Malformed JSON is a 400, not a 500.
+    let response = app
+        .request(Method::POST, "/v1/route", None)
+        .header("content-type", "application/json")
+        .body("{\"q\": ")
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::BAD_REQUEST).await;
+}
+
+#[tokio::test]
+async fn get_and_post_give_the_same_answer_every_time() {
+    let app = spawn_app().await;
+    let body = json!({ "q": "jeg blir mobbet", "age": 14, "municipality": "4601",
+                       "channels": ["phone", "chat"], "at": TUESDAY_AFTERNOON });
+    let posted = route(&app, &body).await;
+    let again = route(&app, &body).await;
+    assert_eq!(posted, again, "deterministic");
+    let got = app
+        .get_json(&format!(
+            "/v1/route?q=jeg%20blir%20mobbet&age=14&municipality=4601&channels=phone&channels=chat&at={TUESDAY_AFTERNOON}"
+        ))
+        .await;
+    assert_eq!(posted, got);
+    assert_eq!(posted["topics"][0]["id"], "mobbing");
+    for result in posted["results"].as_array().unwrap() {
+        for channel in result["channels"].as_array().unwrap() {
+            assert!(
+                ["phone", "chat"].contains(&channel["kind"].as_str().unwrap()),
+                "{result}"
+            );
+        }
+        assert!(
+            result["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r.as_str().unwrap().starts_with("topic"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn opening_hours_answer_when_a_channel_closes_or_opens() {
+    let app = spawn_app().await;
+    // Kors på halsen's chat and phone open at 16:00 on weekdays.
+    let before = route(
+        &app,
+        &json!({ "topics": ["mobbing"], "at": TUESDAY_AFTERNOON, "limit": 20 }),
+    )
+    .await;
+    let kph = before["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service_id"] == "kors-pa-halsen")
+        .unwrap();
+    let phone = kph["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "phone")
+        .unwrap();
+    assert_eq!(phone["open_now"], false);
+    assert_eq!(phone["next_open"], "2026-11-24T15:00:00Z");
+    let evening = route(
+        &app,
+        &json!({ "topics": ["mobbing"], "at": "2026-11-24T17:00:00Z", "limit": 20 }),
+    )
+    .await;
+    let kph = evening["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service_id"] == "kors-pa-halsen")
+        .unwrap();
+    let phone = kph["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "phone")
+        .unwrap();
+    assert_eq!(phone["open_now"], true);
+    assert!(phone["closes_at"].is_string());
+    assert!(
+        kph["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("open_now:phone"))
+    );
+}
+
+#[tokio::test]
+async fn a_failing_check_closes_its_channel_but_never_drops_a_crisis_line() {
+    let app = spawn_app().await;
+    let token = app.create_agency("kommune-a").await;
+    let down = Target::spawn(Behaviour::Status).await;
+    down.set_status(500);
+    // A crisis line whose chat is checked (and failing) and whose phone has no check.
+    let entry = json!({
+        "id": "krisechat-test",
+        "name": { "nb": "Krisechat for test", "en": "Test crisis chat" },
+        "summary": { "nb": "Snakk med noen om selvmordstanker." },
+        "topics": ["selvmordstanker"],
+        "coverage": { "scope": "national" },
+        "channels": [
+            { "kind": "chat", "address": "https://chat.example.no", "hours": { "always_open": true },
+              "health_check": { "url": down.url("/"), "timeout_ms": 1000 } },
+            { "kind": "phone", "address": "22 40 00 40", "hours": { "always_open": true } }
+        ],
+        "urgency": "crisis"
+    });
+    assert_eq!(
+        app.post_service(&token, &entry).await.status(),
+        StatusCode::CREATED
+    );
+    for _ in 0..3 {
+        app.request(
+            Method::POST,
+            "/v1/services/krisechat-test/health/check",
+            Some(&token),
+        )
+        .send()
+        .await
+        .unwrap();
+    }
+    let ask = json!({ "q": "jeg vil ta livet mitt", "limit": 20, "lang": "en" });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let result = loop {
+        let answer = route(&app, &ask).await;
+        assert_eq!(answer["crisis"], true);
+        let found = answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service_id"] == "krisechat-test")
+            .cloned();
+        if let Some(result) = found.filter(|r| r["channels"][0]["health"] == "critical") {
+            break result;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{answer:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(result["name"], "Test crisis chat", "the requested language");
+    assert_eq!(result["channels"][0]["open_now"], false);
+    assert_eq!(
+        result["channels"][1]["open_now"], true,
+        "the phone is still offered"
+    );
+    let reasons = result["reasons"].as_array().unwrap();
+    assert!(
+        reasons.contains(&json!("health_critical:chat")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&json!("crisis")),
+        "still reachable by phone: {reasons:?}"
+    );
+
+    // Only the chat is asked for: with it failing, the service has nothing reachable and
+    // ranks after those that do.
+    let chat_only = route(
+        &app,
+        &json!({ "q": "jeg vil ta livet mitt", "channels": ["chat"], "limit": 20 }),
+    )
+    .await;
+    let ranked = ids(&chat_only);
+    let position = ranked.iter().position(|id| id == "krisechat-test").unwrap();
+    let closed = |i: usize| {
+        chat_only["results"][i]["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("closed_now"))
+    };
+    assert!(closed(position));
+    let first_closed = (0..ranked.len()).find(|i| closed(*i)).unwrap();
+    assert!(first_closed > 0, "some chat is reachable: {ranked:?}");
+    assert!(
+        (first_closed..ranked.len()).all(closed),
+        "reachable services rank first: {chat_only:#}"
+    );
+}
+
+#[tokio::test]
+async fn nothing_matching_falls_back_to_the_question_service() {
+    let app = spawn_app().await;
+    let answer = route(&app, &json!({ "q": "blåbærsyltetøy og romskip" })).await;
+    assert_eq!(answer["results"], json!([]));
+    assert_eq!(answer["crisis"], false);
+    assert_eq!(answer["fallback"]["service_id"], "ung-no-spor-oss");
+    assert_eq!(answer["fallback"]["reasons"], json!(["fallback"]));
+    // Filters that leave nothing also fall back.
+    let answer = route(
+        &app,
+        &json!({ "topics": ["mobbing"], "age": 30, "channels": ["video"] }),
+    )
+    .await;
+    assert_eq!(answer["fallback"]["service_id"], "ung-no-spor-oss");
+}
+
+#[tokio::test]
+async fn the_index_follows_the_catalogue() {
+    let app = spawn_app().await;
+    let token = app.create_agency("kommune-a").await;
+    let entry = json!({
+        "id": "sjakkhjelpen",
+        "name": { "nb": "Sjakkhjelpen" },
+        "summary": { "nb": "Hjelp med sjakkåpninger." },
+        "keywords": ["sjakkåpning"],
+        "topics": ["fritid-og-aktiviteter"],
+        "coverage": { "scope": "areas", "counties": ["46"] },
+        "channels": [{ "kind": "web", "address": "https://sjakk.example.no" }],
+        "urgency": "ordinary"
+    });
+    assert_eq!(
+        app.post_service(&token, &entry).await.status(),
+        StatusCode::CREATED
+    );
+    let ask = json!({ "q": "sjakkåpning", "county": "46" });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = route(&app, &ask).await;
+        if ids(&answer).first().map(String::as_str) == Some("sjakkhjelpen") {
+            assert!(
+                answer["results"][0]["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("local:46"))
+            );
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{answer:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Outside its county it is not offered.
+    let elsewhere = route(&app, &json!({ "q": "sjakkåpning", "municipality": "0301" })).await;
+    assert!(!ids(&elsewhere).contains(&"sjakkhjelpen".to_string()));
+    let response = app
+        .request(Method::DELETE, "/v1/services/sjakkhjelpen", Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while ids(&route(&app, &ask).await).contains(&"sjakkhjelpen".to_string()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a retired entry is still routed to"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn routing_is_counted_only_in_aggregate() {
+    let app = spawn_app().await;
+    route(&app, &json!({ "q": "jeg vil ta livet mitt" })).await;
+    route(&app, &json!({ "q": "blåbærsyltetøy" })).await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("veiviser_route_requests_total{crisis=\"true\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("veiviser_route_requests_total{crisis=\"false\"} 1"));
+    assert!(metrics.contains("veiviser_route_topics_total{topic=\"selvmordstanker\"} 1"));
+    assert!(metrics.contains("veiviser_route_outcomes_total{outcome=\"no_match\"} 1"));
+    assert!(!metrics.contains("ta livet") && !metrics.contains("syltet"));
+}
+
+/// The question never reaches the disk or any log, at any level: a real server process
+/// logging everything (`RUST_LOG=trace`) is asked with a unique marker in every way a
+/// question can arrive, including invalid ones.
+#[tokio::test]
+async fn the_question_is_never_written_to_disk_or_logs() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veiviser"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--admin-token",
+            ADMIN,
+        ])
+        .arg("--data")
+        .arg(data.path())
+        .env("RUST_LOG", "trace")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    for stream in [
+        Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stdout.take().unwrap()),
+    ] {
+        let log = log.clone();
+        let addr_tx = addr_tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+                if event["fields"]["message"] == "Veiviser is listening"
+                    || event["message"] == "Veiviser is listening"
+                {
+                    let addr = event["fields"]["addr"].as_str().or(event["addr"].as_str());
+                    let _ = addr_tx.send(addr.unwrap_or_default().to_string());
+                }
+                log.lock().unwrap().push_str(&line);
+                log.lock().unwrap().push('\n');
+            }
+        });
+    }
+    let addr = addr_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let base = format!("http://{addr}");
+    let marker = "zqxmarker7731";
+    veiviser::health::outbound::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let question = format!("jeg vil ta livet mitt {marker}");
+    let posts = [
+        json!({ "q": question }),
+        json!({ "q": question, "age": "not a number" }),
+        json!({ "q": question, "municipality": "9999", "topics": ["nope"] }),
+        json!({ "q": format!("{marker}{}", "x".repeat(600)) }),
+    ];
+    for body in &posts {
+        client
+            .post(format!("{base}/v1/route"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .post(format!("{base}/v1/route"))
+        .header("content-type", "application/json")
+        .body(format!("{{\"q\": \"{marker}\" oops"))
+        .send()
+        .await
+        .unwrap();
+    for query in [
+        format!("q={marker}"),
+        format!("q={marker}&age=99"),
+        format!("q=hei&{marker}=1"),
+    ] {
+        client
+            .get(format!("{base}/v1/route?{query}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    // Let the server write whatever it would write, then stop it.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    terminate(&mut child);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let log = log.lock().unwrap().clone();
+    assert!(log.contains("request"), "the access log was captured");
+    assert!(!log.contains(marker), "the question reached the log");
+    for file in walk(data.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "the question reached {}",
+            file.display()
+        );
+    }
+}
+
+fn terminate(child: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    for _ in 0..50 {
+        if child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
