@@ -68,3 +68,30 @@ fn import_then_export() {
     assert_eq!(exported["services"].as_array().unwrap().len(), 38);
     assert_eq!(exported["agencies"].as_array().unwrap().len(), 12);
 }
+
+#[test]
+fn route_answers_on_the_catalogue_without_a_server() {
+    let (ok, out) = veiviser(&[
+        "route",
+        "jeg blir mobbet på skolen",
+        "--age",
+        "14",
+        "--municipality",
+        "4601",
+        "--at",
+        "2026-11-24T13:00:00Z",
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("mobbing (mobba, mobbet)"), "{out}");
+    let first = out.lines().find(|l| l.starts_with("1. ")).unwrap();
+    assert!(
+        first.contains("[mobbeombud]") && first.contains("topic:mobbing"),
+        "{out}"
+    );
+    let (ok, json) = veiviser(&["route", "jeg vil ta livet mitt", "--json"]);
+    assert!(ok);
+    let answer: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(answer["crisis"], true);
+    let (ok, _) = veiviser(&["route", "hei", "--municipality", "9999"]);
+    assert!(!ok, "an unknown municipality is refused");
+}
