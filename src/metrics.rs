@@ -77,17 +77,17 @@ pub struct Metrics {
 #[derive(Debug)]
 struct Inner {
     /// (route, method, status) → count.
-    http_requests: BTreeMap<(String, String, u16), u64>,
+    http_requests: BTreeMap<(&'static str, &'static str, u16), u64>,
     /// route → latency.
-    http_seconds: BTreeMap<String, Histogram>,
+    http_seconds: BTreeMap<&'static str, Histogram>,
     /// result (pass, warn, fail, blocked) → count.
     checks: BTreeMap<&'static str, u64>,
     check_seconds: Histogram,
     /// outcome (delivered, failed, dropped) → count.
     alerts: BTreeMap<&'static str, u64>,
-    /// Other named counters with one label value each, for the router and the harvester:
-    /// (metric name, label name, label value) → count.
-    counters: BTreeMap<(&'static str, &'static str, String), u64>,
+    /// Other named counters with one label each, for the router and the harvester:
+    /// (metric name, label name) → label value → count.
+    counters: BTreeMap<(&'static str, &'static str), BTreeMap<String, u64>>,
 }
 
 impl Default for Metrics {
@@ -123,15 +123,26 @@ impl Metrics {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn http_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+    pub fn http_request(&self, route: &'static str, method: &str, status: u16, seconds: f64) {
+        // Known methods only, so that a client cannot grow the label set.
+        let method = match method {
+            "GET" => "GET",
+            "POST" => "POST",
+            "PUT" => "PUT",
+            "DELETE" => "DELETE",
+            "HEAD" => "HEAD",
+            "OPTIONS" => "OPTIONS",
+            "PATCH" => "PATCH",
+            _ => "other",
+        };
         let mut inner = self.lock();
         *inner
             .http_requests
-            .entry((route.to_string(), method.to_string(), status))
+            .entry((route, method, status))
             .or_default() += 1;
         inner
             .http_seconds
-            .entry(route.to_string())
+            .entry(route)
             .or_insert_with(|| Histogram::new(HTTP_SECONDS))
             .observe(seconds);
     }
@@ -153,18 +164,22 @@ impl Metrics {
 
     /// Adds one to `name{label="value"}`.
     pub fn count(&self, name: &'static str, label: &'static str, value: &str) {
-        *self
-            .lock()
-            .counters
-            .entry((name, label, value.to_string()))
-            .or_default() += 1;
+        let mut inner = self.lock();
+        let values = inner.counters.entry((name, label)).or_default();
+        match values.get_mut(value) {
+            Some(n) => *n += 1,
+            None => {
+                values.insert(value.to_string(), 1);
+            }
+        }
     }
 
     /// The current value of `name{label="value"}`.
     pub fn counter(&self, name: &'static str, label: &'static str, value: &str) -> u64 {
         self.lock()
             .counters
-            .get(&(name, label, value.to_string()))
+            .get(&(name, label))
+            .and_then(|values| values.get(value))
             .copied()
             .unwrap_or(0)
     }
@@ -255,13 +270,11 @@ impl Metrics {
             "Active entries nobody has verified within the allowed age.",
         );
         let _ = writeln!(out, "veiviser_services_stale {}", gauges.stale);
-        let mut last_name = "";
-        for ((name, label, value), n) in &inner.counters {
-            if *name != last_name {
-                header(&mut out, name, "counter", "");
-                last_name = name;
+        for ((name, label), values) in &inner.counters {
+            header(&mut out, name, "counter", "");
+            for (value, n) in values {
+                let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
             }
-            let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
         }
         for (name, help, value) in &gauges.extra {
             header(&mut out, name, "gauge", help);

@@ -217,19 +217,31 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
 /// metrics per route template. Never the query string, the client's address or any header:
 /// a young person's question must not reach the logs.
 fn access_log(metrics: &Metrics, info: warp::log::Info<'_>) {
+    let status = info.status().as_u16();
     metrics.http_request(
         route_of(info.path()),
         info.method().as_str(),
-        info.status().as_u16(),
+        status,
         info.elapsed().as_secs_f64(),
     );
-    tracing::info!(
-        http.method = %info.method(),
-        http.path = info.path(),
-        http.status = info.status().as_u16(),
-        duration_ms = info.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
+    // Successes are counted in the metrics and logged only at debug: a line per request
+    // at the front door's rate would cost more than the answer. Failures stay visible.
+    macro_rules! log_request {
+        ($level:ident) => {
+            tracing::$level!(
+                http.method = %info.method(),
+                http.path = info.path(),
+                http.status = status,
+                duration_ms = info.elapsed().as_secs_f64() * 1000.0,
+                "request"
+            )
+        };
+    }
+    match status {
+        500.. => log_request!(error),
+        400..=499 => log_request!(info),
+        _ => log_request!(debug),
+    }
 }
 
 impl Ctx {

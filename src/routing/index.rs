@@ -22,14 +22,20 @@ pub struct Phrase {
 pub struct TopicInfo {
     pub id: String,
     pub parent: Option<String>,
+    /// The parent category's index.
+    pub parent_index: Option<usize>,
     pub crisis: bool,
     pub route_first: Vec<String>,
+    /// Positions of the `route_first` entries that are in the index, in curated order.
+    pub route_first_positions: Vec<u32>,
 }
 
 /// An active entry with what ranking needs precomputed.
 #[derive(Debug)]
 pub struct IndexedEntry {
     pub entry: ServiceEntry,
+    /// Its topics as indices into [`RouterIndex::topics`].
+    pub topics: Vec<usize>,
     /// Number of content stems in its texts (BM25's document length).
     pub length: u32,
 }
@@ -54,6 +60,8 @@ pub struct RouterIndex {
     average_length: f64,
     /// Id of the catalogue's general service, offered when nothing matches.
     pub fallback: Option<usize>,
+    /// Topic id → entries tagged with it.
+    by_topic: HashMap<String, Vec<u32>>,
 }
 
 impl std::fmt::Debug for Analyzer {
@@ -78,8 +86,10 @@ impl RouterIndex {
             topics.push(TopicInfo {
                 id: topic.id.clone(),
                 parent: topic.parent.clone(),
+                parent_index: None,
                 crisis: topic.possible_acute_crisis,
                 route_first: topic.route_first.clone(),
+                route_first_positions: Vec::new(),
             });
             let words = topic
                 .keywords_nb
@@ -118,7 +128,13 @@ impl RouterIndex {
         let mut entries = Vec::new();
         let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
         let mut total_length = 0u64;
-        for entry in services.into_iter().filter(|e| e.status == Status::Active) {
+        let mut services: Vec<ServiceEntry> = services
+            .into_iter()
+            .filter(|e| e.status == Status::Active)
+            .collect();
+        // Id order, so that ranking can break ties by position.
+        services.sort_by(|a, b| a.id.cmp(&b.id));
+        for entry in services {
             let mut counts: BTreeMap<String, u32> = BTreeMap::new();
             let texts = entry
                 .name
@@ -138,7 +154,16 @@ impl RouterIndex {
                 postings.entry(stem).or_default().push((at, tf));
             }
             total_length += u64::from(length);
-            entries.push(IndexedEntry { entry, length });
+            let topics = entry
+                .topics
+                .iter()
+                .filter_map(|t| topic_by_id.get(t).copied())
+                .collect();
+            entries.push(IndexedEntry {
+                entry,
+                topics,
+                length,
+            });
         }
         let average_length = if entries.is_empty() {
             1.0
@@ -146,6 +171,31 @@ impl RouterIndex {
             (total_length as f64 / entries.len() as f64).max(1.0)
         };
         let fallback = entries.iter().position(|e| e.entry.id == fallback_id);
+        let positions: HashMap<&str, u32> = entries
+            .iter()
+            .enumerate()
+            .map(|(p, e)| (e.entry.id.as_str(), p as u32))
+            .collect();
+        for topic in &mut topics {
+            topic.parent_index = topic
+                .parent
+                .as_ref()
+                .and_then(|p| topic_by_id.get(p).copied());
+            topic.route_first_positions = topic
+                .route_first
+                .iter()
+                .filter_map(|id| positions.get(id.as_str()).copied())
+                .collect();
+        }
+        let mut by_topic: HashMap<String, Vec<u32>> = HashMap::new();
+        for (position, indexed) in entries.iter().enumerate() {
+            for topic in &indexed.entry.topics {
+                by_topic
+                    .entry(topic.clone())
+                    .or_default()
+                    .push(position as u32);
+            }
+        }
         RouterIndex {
             analyzer,
             vocabulary,
@@ -157,13 +207,18 @@ impl RouterIndex {
             postings,
             average_length,
             fallback,
+            by_topic,
         }
     }
 
-    /// BM25 scores of the entries that share a stem with the query, by entry index.
-    pub fn relevance(&self, query: &[Vec<(String, bool)>]) -> HashMap<u32, f64> {
+    /// BM25 scores of the entries that share a stem with the query.
+    pub fn relevance(&self, query: &[Vec<(String, bool)>]) -> Relevance {
         let n = self.entries.len() as f64;
-        let mut scores: HashMap<u32, f64> = HashMap::new();
+        let mut relevance = Relevance {
+            scores: vec![0.0; self.entries.len()],
+            touched: Vec::new(),
+            best: 0.0,
+        };
         let mut seen = std::collections::HashSet::new();
         for alternatives in query {
             for (stem, fuzzy) in alternatives {
@@ -176,15 +231,90 @@ impl RouterIndex {
                 let df = postings.len() as f64;
                 let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
                 let weight = if *fuzzy { 0.8 } else { 1.0 };
-                for (entry, tf) in postings {
-                    let tf = f64::from(*tf);
-                    let length = f64::from(self.entries[*entry as usize].length);
+                for &(entry, tf) in postings {
+                    let tf = f64::from(tf);
+                    let length = f64::from(self.entries[entry as usize].length);
                     let norm =
                         tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / self.average_length));
-                    *scores.entry(*entry).or_default() += weight * idf * norm;
+                    let score = &mut relevance.scores[entry as usize];
+                    if *score == 0.0 {
+                        relevance.touched.push(entry);
+                    }
+                    *score += weight * idf * norm;
                 }
             }
         }
-        scores
+        relevance.best = relevance
+            .touched
+            .iter()
+            .map(|&e| relevance.scores[e as usize])
+            .fold(0.0, f64::max);
+        relevance
+    }
+
+    /// Entries that may match, in position (= id) order without repeats: tagged with one
+    /// of `topics`, with its parent category or one of its subtopics, named in its curated
+    /// order, or relevant enough to the question's words.
+    pub fn candidates(
+        &self,
+        topics: impl Iterator<Item = usize>,
+        relevance: &Relevance,
+    ) -> Vec<usize> {
+        let mut marked = vec![0u64; self.entries.len().div_ceil(64)];
+        let mut mark = |position: u32| marked[position as usize / 64] |= 1 << (position % 64);
+        for &position in &relevance.touched {
+            if relevance.counts(position) {
+                mark(position);
+            }
+        }
+        for topic in topics {
+            let info = &self.topics[topic];
+            let children = self
+                .topics
+                .iter()
+                .filter(|t| t.parent.as_deref() == Some(&info.id))
+                .map(|t| t.id.as_str());
+            let related = std::iter::once(info.id.as_str())
+                .chain(info.parent.as_deref())
+                .chain(children);
+            for id in related {
+                self.by_topic
+                    .get(id)
+                    .into_iter()
+                    .flatten()
+                    .for_each(|&p| mark(p));
+            }
+            info.route_first_positions.iter().for_each(|&p| mark(p));
+        }
+        let mut found = Vec::new();
+        for (word_index, mut word) in marked.into_iter().enumerate() {
+            while word != 0 {
+                let bit = word.trailing_zeros() as usize;
+                found.push(word_index * 64 + bit);
+                word &= word - 1;
+            }
+        }
+        found
+    }
+}
+
+/// Text relevance of entries to one question.
+pub struct Relevance {
+    /// By entry position; 0 where no word is shared.
+    scores: Vec<f64>,
+    touched: Vec<u32>,
+    pub best: f64,
+}
+
+impl Relevance {
+    /// Relevance counts when it is at least a fifth of the best entry's.
+    pub fn counts(&self, position: u32) -> bool {
+        self.best > 0.0 && self.scores[position as usize] >= 0.2 * self.best
+    }
+
+    /// The score relative to the best one (0 to 1), where it counts.
+    pub fn share(&self, position: u32) -> Option<f64> {
+        self.counts(position)
+            .then(|| self.scores[position as usize] / self.best)
     }
 }

@@ -279,7 +279,7 @@ impl Router {
         if !out.is_empty() {
             return Err(out);
         }
-        serde_json::from_value(doc.clone()).map_err(|e| Violations::single("", e.to_string()))
+        RouteRequest::deserialize(doc).map_err(|e| Violations::single("", e.to_string()))
     }
 
     /// Answers a request against the current index and health.

@@ -9,9 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Europe::Oslo;
 
-use super::index::RouterIndex;
+use super::index::{Relevance, RouterIndex};
 use super::{RouteChannel, RouteRequest, RouteResponse, RouteResult, UnderstoodTopic};
 use crate::health::{CheckState, HealthSnapshot};
 use crate::model::ServiceEntry;
@@ -140,7 +141,6 @@ pub fn route(
     let understanding = understand(index, request);
     let lang = request.lang.as_deref().unwrap_or("nb");
     let relevance = index.relevance(&understanding.query);
-    let best_relevance = relevance.values().copied().fold(0.0_f64, f64::max);
     // Topics kept: those within reach of the best-matched one, so a stray word does not
     // pull in a second subject.
     let best_topic = understanding
@@ -155,141 +155,43 @@ pub fn route(
         .map(|(t, (w, _))| (*t, *w / best_topic.max(f64::MIN_POSITIVE)))
         .collect();
 
-    let mut candidates: Vec<Candidate> = Vec::new();
-    for (position, indexed) in index.entries.iter().enumerate() {
-        let entry = &indexed.entry;
-        if !fits_person(entry, request) {
-            continue;
-        }
-        let mut reasons = Vec::new();
-        let mut score = 0.0;
-        let mut matched = false;
-        let mut on_topic = false;
-        for (&topic, &weight) in &kept {
-            let info = &index.topics[topic];
-            if entry.topics.contains(&info.id) {
-                score += 10.0 * weight;
-                reasons.push(format!("topic:{}", info.id));
-                matched = true;
-            } else if entry.topics.iter().any(|t| {
-                info.parent.as_deref() == Some(t.as_str())
-                    || index.topic_by_id.get(t).is_some_and(|&i| {
-                        index.topics[i].parent.as_deref() == Some(info.id.as_str())
-                    })
-            }) {
-                score += 4.0 * weight;
-                reasons.push(format!("topic_related:{}", info.id));
-                matched = true;
-            }
-            if let Some(rank) = info.route_first.iter().position(|id| *id == entry.id) {
-                score += (3.0 - 0.5 * rank as f64).max(0.5) * weight;
-                reasons.push(format!("route_first:{}", info.id));
-                matched = true;
-            }
-        }
-        on_topic |= matched;
-        if let Some(r) = relevance.get(&(position as u32)) {
-            if best_relevance > 0.0 && *r >= 0.2 * best_relevance {
-                score += 3.0 * r / best_relevance;
-                reasons.push("text".to_string());
-                matched = true;
-            }
-        }
-        if !matched {
-            continue;
-        }
-        let channels = offered_channels(entry, request, health, at);
-        if channels.is_empty() {
-            continue;
-        }
-        if local_fit(entry, request) {
-            let code = request
-                .municipality
-                .as_deref()
-                .or(request.county.as_deref());
-            if let Some(code) = code {
-                // Above the curated-order bonus, so a local service beats a national one
-                // on the same topic.
-                score += 4.0;
-                reasons.push(format!("local:{code}"));
-            }
-        } else if entry.coverage.scope == CoverageScope::National {
-            reasons.push("national".to_string());
-        }
-        for kind in &request.channels {
-            if channels.iter().any(|c| c.kind == *kind) {
-                reasons.push(format!("channel:{}", kind.as_str()));
-            }
-        }
-        let speaks = request.lang.as_ref().is_some_and(|lang| {
-            channels
-                .iter()
-                .any(|c| channel_languages(&entry.channels[c.index]).contains(&lang.as_str()))
-        });
-        if speaks {
-            score += 1.0;
-            reasons.push(format!("lang:{lang}"));
-        }
-        let reachable = channels
-            .iter()
-            .any(|c| c.open_now != Some(false) && c.health != CheckState::Critical.as_str());
-        for c in &channels {
-            if c.health == CheckState::Critical.as_str() {
-                reasons.push(format!("health_critical:{}", c.kind.as_str()));
-            } else if c.open_now == Some(true) {
-                let reason = format!("open_now:{}", c.kind.as_str());
-                if !reasons.contains(&reason) {
-                    reasons.push(reason);
-                }
-            }
-        }
-        if !reachable {
-            reasons.push("closed_now".to_string());
-        }
-        let urgent = matches!(entry.urgency, Urgency::Emergency | Urgency::Crisis);
-        // Only services on the question's topic jump the queue, not a crisis line that
-        // merely shares a word with it.
-        let crisis_first = understanding.crisis && urgent && reachable && on_topic;
-        if crisis_first {
-            reasons.insert(0, "crisis".to_string());
-        }
-        candidates.push(Candidate {
-            position,
-            crisis_first,
-            reachable,
-            speaks,
-            score: (score * 1000.0).round() / 1000.0,
-            reasons,
-            channels,
-        });
-    }
+    let context = Context {
+        index,
+        request,
+        health,
+        local: at.with_timezone(&Oslo).naive_local(),
+        kept: &kept,
+        relevance: &relevance,
+        crisis: understanding.crisis,
+    };
+    // First pass, over every candidate: the ranking key only, nothing allocated.
+    let mut ranked: Vec<Assessment> = index
+        .candidates(kept.keys().copied(), &relevance)
+        .into_iter()
+        .filter_map(|position| context.assess(position, None))
+        .collect();
     // Language is a filter when some result speaks it, a preference otherwise.
-    if request.lang.is_some() && candidates.iter().any(|c| c.speaks) {
-        candidates.retain(|c| c.speaks);
+    if request.lang.is_some() && ranked.iter().any(|a| a.speaks) {
+        ranked.retain(|a| a.speaks);
     }
-    candidates.sort_by(|a, b| {
+    ranked.sort_by(|a, b| {
         (!a.crisis_first, !a.reachable)
             .cmp(&(!b.crisis_first, !b.reachable))
             .then(b.score.total_cmp(&a.score))
-            .then_with(|| {
-                index.entries[a.position]
-                    .entry
-                    .id
-                    .cmp(&index.entries[b.position].entry.id)
-            })
+            // Entries are indexed in id order, so this is the tie-break by id.
+            .then(a.position.cmp(&b.position))
     });
     let limit = usize::from(request.limit.unwrap_or(5).clamp(1, 20));
-    let results: Vec<RouteResult> = candidates
-        .into_iter()
+    // Second pass, over the results only: reasons and channels with their times.
+    let results: Vec<RouteResult> = ranked
+        .iter()
         .take(limit)
-        .map(|c| {
-            result(
-                &index.entries[c.position].entry,
-                lang,
-                c.score,
-                c.reasons,
-                c.channels,
-            )
+        .map(|a| {
+            let mut reasons = Vec::new();
+            context.assess(a.position, Some(&mut reasons));
+            let entry = &index.entries[a.position].entry;
+            let channels = offered_channels(entry, request, health, at);
+            result(entry, lang, a.score, reasons, channels)
         })
         .collect();
     let fallback = if results.is_empty() {
@@ -320,14 +222,167 @@ pub fn route(
     }
 }
 
-struct Candidate {
+/// What one request needs to judge an entry.
+struct Context<'a> {
+    index: &'a RouterIndex,
+    request: &'a RouteRequest,
+    health: &'a HealthSnapshot,
+    /// `at` in Oslo wall-clock time.
+    local: NaiveDateTime,
+    /// Topics kept, with their weight relative to the best one.
+    kept: &'a BTreeMap<usize, f64>,
+    relevance: &'a Relevance,
+    crisis: bool,
+}
+
+/// An entry's ranking key.
+struct Assessment {
     position: usize,
     crisis_first: bool,
     reachable: bool,
     speaks: bool,
     score: f64,
-    reasons: Vec<String>,
-    channels: Vec<RouteChannel>,
+}
+
+impl Context<'_> {
+    /// Whether the entry fits and how it ranks; with `reasons`, also why. One function for
+    /// both, so the reasons always tell how the score came about.
+    fn assess(&self, position: usize, mut reasons: Option<&mut Vec<String>>) -> Option<Assessment> {
+        let (index, request) = (self.index, self.request);
+        let indexed = &index.entries[position];
+        let entry = &indexed.entry;
+        if !fits_person(entry, request) {
+            return None;
+        }
+        let explaining = reasons.is_some();
+        // Reasons are only written out for the results shown, never for every candidate.
+        let mut say = |reason: &dyn Fn() -> String| {
+            if let Some(reasons) = reasons.as_deref_mut() {
+                let reason = reason();
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
+                }
+            }
+        };
+        let mut score = 0.0;
+        let mut on_topic = false;
+        for (&topic, &weight) in self.kept {
+            let info = &index.topics[topic];
+            if indexed.topics.contains(&topic) {
+                score += 10.0 * weight;
+                say(&|| format!("topic:{}", info.id));
+                on_topic = true;
+            } else if indexed.topics.iter().any(|&t| {
+                info.parent_index == Some(t) || index.topics[t].parent_index == Some(topic)
+            }) {
+                score += 4.0 * weight;
+                say(&|| format!("topic_related:{}", info.id));
+                on_topic = true;
+            }
+            if let Some(rank) = info
+                .route_first_positions
+                .iter()
+                .position(|&p| p as usize == position)
+            {
+                score += (3.0 - 0.5 * rank as f64).max(0.5) * weight;
+                say(&|| format!("route_first:{}", info.id));
+                on_topic = true;
+            }
+        }
+        let mut matched = on_topic;
+        if let Some(share) = self.relevance.share(position as u32) {
+            score += 3.0 * share;
+            say(&|| "text".to_string());
+            matched = true;
+        }
+        if !matched {
+            return None;
+        }
+        let offered = || {
+            entry
+                .channels
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| offers(request, c))
+        };
+        offered().next()?;
+        if local_fit(entry, request) {
+            if let Some(code) = request
+                .municipality
+                .as_deref()
+                .or(request.county.as_deref())
+            {
+                // Above the curated-order bonus, so a local service beats a national one
+                // on the same topic.
+                score += 4.0;
+                say(&|| format!("local:{code}"));
+            }
+        } else if entry.coverage.scope == CoverageScope::National {
+            say(&|| "national".to_string());
+        }
+        if explaining {
+            for kind in &request.channels {
+                if offered().any(|(_, c)| c.kind == *kind) {
+                    say(&|| format!("channel:{}", kind.as_str()));
+                }
+            }
+        }
+        let speaks = request
+            .lang
+            .as_ref()
+            .is_some_and(|lang| offered().any(|(_, c)| speaks_language(c, lang)));
+        if speaks {
+            score += 1.0;
+            say(&|| format!("lang:{}", request.lang.as_deref().unwrap_or_default()));
+        }
+        let mut reachable = false;
+        for (i, channel) in offered() {
+            // Only channels with a check can be failing one.
+            if channel.health_check.is_some()
+                && self.health.state(&entry.id, i) == CheckState::Critical
+            {
+                say(&|| format!("health_critical:{}", channel.kind.as_str()));
+                continue;
+            }
+            match channel.hours.as_ref().map(|h| h.is_open_local(self.local)) {
+                Some(true) => {
+                    reachable = true;
+                    say(&|| format!("open_now:{}", channel.kind.as_str()));
+                }
+                // Without hours we cannot say it is closed.
+                None => reachable = true,
+                Some(false) => {}
+            }
+            if reachable && !explaining {
+                break;
+            }
+        }
+        if !reachable {
+            say(&|| "closed_now".to_string());
+        }
+        let urgent = matches!(entry.urgency, Urgency::Emergency | Urgency::Crisis);
+        // Only services on the question's topic jump the queue, not a crisis line that
+        // merely shares a word with it.
+        let crisis_first = self.crisis && urgent && reachable && on_topic;
+        if crisis_first {
+            if let Some(reasons) = reasons {
+                reasons.insert(0, "crisis".to_string());
+            }
+        }
+        Some(Assessment {
+            position,
+            crisis_first,
+            reachable,
+            speaks,
+            score: (score * 1000.0).round() / 1000.0,
+        })
+    }
+}
+
+/// Whether a channel is of a kind asked for, and anonymous when that is asked for.
+fn offers(request: &RouteRequest, channel: &Channel) -> bool {
+    (request.channels.is_empty() || request.channels.contains(&channel.kind))
+        && (request.anonymous != Some(true) || channel.anonymous == Some(true))
 }
 
 /// Age and place.
@@ -371,12 +426,12 @@ fn local_fit(entry: &ServiceEntry, request: &RouteRequest) -> bool {
                 .is_some_and(|c| covers_county(entry, c)))
 }
 
-/// Languages a channel is offered in; Norwegian when the entry does not say.
-fn channel_languages(channel: &Channel) -> Vec<&str> {
+/// Whether a channel is offered in `lang`; Norwegian when the entry does not say.
+fn speaks_language(channel: &Channel, lang: &str) -> bool {
     if channel.languages.is_empty() {
-        vec!["nb", "nn"]
+        matches!(lang, "nb" | "nn" | "no")
     } else {
-        channel.languages.iter().map(String::as_str).collect()
+        channel.languages.iter().any(|l| l == lang)
     }
 }
 
@@ -391,8 +446,7 @@ fn offered_channels(
         .channels
         .iter()
         .enumerate()
-        .filter(|(_, c)| request.channels.is_empty() || request.channels.contains(&c.kind))
-        .filter(|(_, c)| request.anonymous != Some(true) || c.anonymous == Some(true))
+        .filter(|(_, c)| offers(request, c))
         .map(|(index, channel)| {
             let state = health.state(&entry.id, index);
             let hours = channel.hours.as_ref().map(|h| h.state_at(at));

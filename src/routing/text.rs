@@ -184,43 +184,66 @@ fn tokens(text: &str) -> impl Iterator<Item = String> {
         .into_iter()
 }
 
-/// Known stems, for tolerating one typo in longer words.
+/// Known stems, for tolerating one typo in longer words. Candidates are found through
+/// single-character deletions (a stem and a typo one edit apart share a deletion), so a
+/// lookup costs a few hash probes instead of a scan of the vocabulary.
 #[derive(Debug, Default)]
 pub struct Vocabulary {
     known: HashSet<String>,
-    /// Known stems by length, for the fuzzy scan.
-    by_length: HashMap<usize, Vec<String>>,
+    words: Vec<String>,
+    /// A stem with one character deleted → the stems it came from.
+    deletions: HashMap<String, Vec<u32>>,
 }
 
 /// Stems shorter than this are only matched exactly.
 const FUZZY_MIN_LEN: usize = 5;
 
+/// `word` without its `i`th character, for each `i`.
+fn deletions(word: &str) -> impl Iterator<Item = String> + '_ {
+    word.char_indices().map(move |(i, c)| {
+        let mut shorter = String::with_capacity(word.len());
+        shorter.push_str(&word[..i]);
+        shorter.push_str(&word[i + c.len_utf8()..]);
+        shorter
+    })
+}
+
 impl Vocabulary {
     pub fn insert(&mut self, stem: &str) {
-        if self.known.insert(stem.to_string()) {
-            self.by_length
-                .entry(stem.chars().count())
-                .or_default()
-                .push(stem.to_string());
+        if !self.known.insert(stem.to_string()) {
+            return;
+        }
+        // A typo of at least FUZZY_MIN_LEN letters may be one letter longer than its stem.
+        if stem.chars().count() + 1 < FUZZY_MIN_LEN {
+            return;
+        }
+        let id = self.words.len() as u32;
+        self.words.push(stem.to_string());
+        self.deletions.entry(stem.to_string()).or_default().push(id);
+        for shorter in deletions(stem) {
+            self.deletions.entry(shorter).or_default().push(id);
         }
     }
 
     /// The stems a query stem may stand for: itself, or when it is unknown and long enough,
     /// every known stem one edit (insert, delete, substitute, swap) away.
     pub fn expand(&self, stem: &str) -> Vec<(String, bool)> {
-        if self.known.contains(stem) {
-            return vec![(stem.to_string(), false)];
-        }
-        let len = stem.chars().count();
-        if len < FUZZY_MIN_LEN {
-            return vec![(stem.to_string(), false)];
-        }
         let mut out = vec![(stem.to_string(), false)];
-        for candidate_len in [len - 1, len, len + 1] {
-            for known in self.by_length.get(&candidate_len).into_iter().flatten() {
-                if strsim::osa_distance(stem, known) == 1 {
-                    out.push((known.clone(), true));
-                }
+        if self.known.contains(stem) || stem.chars().count() < FUZZY_MIN_LEN {
+            return out;
+        }
+        let mut candidates: Vec<u32> = std::iter::once(stem.to_string())
+            .chain(deletions(stem))
+            .filter_map(|key| self.deletions.get(&key))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        for id in candidates {
+            let known = &self.words[id as usize];
+            if strsim::osa_distance(stem, known) == 1 {
+                out.push((known.clone(), true));
             }
         }
         out
