@@ -156,9 +156,13 @@ pub fn is_stopword(folded_token: &str) -> bool {
 
 /// NFC, lower case, and æ/ø/å with their ASCII spellings (ae, o/oe, a/aa) made one.
 pub fn fold(text: &str) -> String {
-    let lower: String = text.nfc().collect::<String>().to_lowercase();
-    let mut out = String::with_capacity(lower.len());
-    for c in lower.chars() {
+    use unicode_normalization::{IsNormalized, is_nfc_quick};
+    let composed: std::borrow::Cow<'_, str> = match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => text.into(),
+        _ => text.nfc().collect::<String>().into(),
+    };
+    let mut out = String::with_capacity(composed.len());
+    for c in composed.chars().flat_map(char::to_lowercase) {
         match c {
             'æ' | 'ä' => out.push_str("ae"),
             'ø' | 'ö' | 'ó' | 'ò' | 'ô' => out.push('o'),
@@ -171,7 +175,13 @@ pub fn fold(text: &str) -> String {
         }
     }
     // Typed spellings: "aa" for å, "oe" for ø.
-    out.replace("aa", "a").replace("oe", "o")
+    if out.contains("aa") {
+        out = out.replace("aa", "a");
+    }
+    if out.contains("oe") {
+        out = out.replace("oe", "o");
+    }
+    out
 }
 
 /// The folded words of `text`.
