@@ -31,6 +31,23 @@ fn ids(answer: &Value) -> Vec<String> {
         .collect()
 }
 
+/// A result of `answer` and its first channel of `kind`.
+fn result_and_channel<'a>(answer: &'a Value, service: &str, kind: &str) -> (&'a Value, &'a Value) {
+    let result = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service_id"] == service)
+        .unwrap_or_else(|| panic!("{service} missing from {answer:#}"));
+    let channel = result["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == kind)
+        .unwrap();
+    (result, channel)
+}
+
 #[tokio::test]
 async fn bad_requests_get_every_problem_with_its_pointer() {
     let app = spawn_app().await;
@@ -140,18 +157,7 @@ async fn opening_hours_answer_when_a_channel_closes_or_opens() {
         &json!({ "topics": ["mobbing"], "at": TUESDAY_AFTERNOON, "limit": 20 }),
     )
     .await;
-    let kph = before["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["service_id"] == "kors-pa-halsen")
-        .unwrap();
-    let phone = kph["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["kind"] == "phone")
-        .unwrap();
+    let (_, phone) = result_and_channel(&before, "kors-pa-halsen", "phone");
     assert_eq!(phone["open_now"], false);
     assert_eq!(phone["next_open"], "2026-11-24T15:00:00Z");
     let evening = route(
@@ -159,18 +165,7 @@ async fn opening_hours_answer_when_a_channel_closes_or_opens() {
         &json!({ "topics": ["mobbing"], "at": "2026-11-24T17:00:00Z", "limit": 20 }),
     )
     .await;
-    let kph = evening["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["service_id"] == "kors-pa-halsen")
-        .unwrap();
-    let phone = kph["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["kind"] == "phone")
-        .unwrap();
+    let (kph, phone) = result_and_channel(&evening, "kors-pa-halsen", "phone");
     assert_eq!(phone["open_now"], true);
     assert!(phone["closes_at"].is_string());
     assert!(
