@@ -174,16 +174,6 @@ impl Metrics {
         }
     }
 
-    /// The current value of `name{label="value"}`.
-    pub fn counter(&self, name: &'static str, label: &'static str, value: &str) -> u64 {
-        self.lock()
-            .counters
-            .get(&(name, label))
-            .and_then(|values| values.get(value))
-            .copied()
-            .unwrap_or(0)
-    }
-
     /// Everything in the Prometheus text exposition format.
     pub fn render(&self, gauges: &CatalogueGauges) -> String {
         let inner = self.lock();

@@ -16,7 +16,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use super::alerts::{AlertEvent, AlertQueue};
 use super::outbound::{guarded_client, probe};
 use super::policy::NetworkPolicy;
-use super::state::{CheckRecord, CheckState, ProbeResult, Thresholds, Transition};
+use super::state::{CheckRecord, CheckState, ProbeResult, Transition};
 use super::{HealthError, HealthSettings, HealthSnapshot};
 use crate::metrics::Metrics;
 use crate::model::entry::{ChannelKind, HealthCheck};
@@ -179,10 +179,6 @@ impl Checker {
     /// Wakes on every change of state.
     pub fn watch_snapshot(&self) -> watch::Receiver<Arc<HealthSnapshot>> {
         self.inner.snapshot.subscribe()
-    }
-
-    pub fn settings(&self) -> &HealthSettings {
-        &self.inner.settings
     }
 
     /// Builds the plan from the catalogue and picks up stored records.
@@ -603,14 +599,6 @@ impl Checker {
     /// Stale entries: id → (agency, last verified).
     pub fn stale(&self) -> BTreeMap<String, Staleness> {
         lock(&self.inner.stale).clone()
-    }
-
-    pub fn registry(&self) -> &Registry {
-        &self.inner.registry
-    }
-
-    pub fn thresholds(&self) -> &Thresholds {
-        &self.inner.settings.thresholds
     }
 }
 

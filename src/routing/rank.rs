@@ -489,13 +489,3 @@ fn result(
         channels,
     }
 }
-
-/// Counts for `/metrics`: per topic understood, crisis or not, matched or fallback.
-pub fn outcome_labels(response: &RouteResponse) -> (Vec<String>, bool, bool) {
-    let topics = response.topics.iter().map(|t| t.id.clone()).collect();
-    (
-        topics,
-        response.crisis,
-        response.fallback.is_some() || response.results.is_empty(),
-    )
-}
