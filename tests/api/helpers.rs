@@ -215,3 +215,75 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// A Veiviser of its own process (for SIGKILL and for reading everything it logs), on
+/// 127.0.0.1:0 with JSON logs at `rust_log`. Its stdout and stderr are collected in `log`.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub addr: String,
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl ServerProcess {
+    pub fn start(data: &Path, rust_log: &str) -> ServerProcess {
+        use std::io::{BufRead, BufReader, Read};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_veiviser"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
+            .args(["--admin-token", ADMIN])
+            .arg("--data")
+            .arg(data)
+            .env("RUST_LOG", rust_log)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let streams: [Box<dyn Read + Send>; 2] = [
+            Box::new(child.stderr.take().unwrap()),
+            Box::new(child.stdout.take().unwrap()),
+        ];
+        for stream in streams {
+            let (log, addr_tx) = (log.clone(), addr_tx.clone());
+            // Keep draining, so the server never blocks on a full pipe.
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+                    let fields = if event["fields"].is_object() {
+                        &event["fields"]
+                    } else {
+                        &event
+                    };
+                    if fields["message"] == "Veiviser is listening" {
+                        let _ =
+                            addr_tx.send(fields["addr"].as_str().unwrap_or_default().to_string());
+                    }
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server logs its address");
+        ServerProcess { child, addr, log }
+    }
+
+    /// SIGTERM, then SIGKILL if it has not stopped within five seconds.
+    pub fn terminate(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..50 {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,10 +1,7 @@
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, problem, sample_entry, spawn_app, spawn_app_in, walk};
+use crate::helpers::{ADMIN, ServerProcess, problem, sample_entry, spawn_app, spawn_app_in, walk};
 
 #[tokio::test]
 async fn everything_survives_a_restart() {
@@ -35,48 +32,10 @@ async fn everything_survives_a_restart() {
     assert_eq!(app.get_json("/readyz").await["services"], 39);
 }
 
-/// A Veiviser process of its own, so it can be killed with SIGKILL.
-struct Process {
-    child: Child,
-    addr: String,
-}
-
-fn start_process(data: &std::path::Path) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_veiviser"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--admin-token",
-            ADMIN,
-        ])
-        .arg("--data")
-        .arg(data)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
-        let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-        if event["message"] == "Veiviser is listening" {
-            break event["addr"].as_str().unwrap().to_string();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Process { child, addr }
-}
-
 #[tokio::test]
 async fn every_acknowledged_write_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start_process(dir.path());
+    let mut server = ServerProcess::start(dir.path(), "info");
     veiviser::health::outbound::install_crypto_provider();
     let client = reqwest::Client::new();
     let base = format!("http://{}", server.addr);
@@ -123,7 +82,7 @@ async fn every_acknowledged_write_survives_kill_9() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 
-    let mut server = start_process(dir.path());
+    let mut server = ServerProcess::start(dir.path(), "info");
     let base = format!("http://{}", server.addr);
     for id in &acknowledged {
         let response = client

@@ -1,15 +1,12 @@
 //! `/v1/route` over HTTP: validation, GET and POST alike, opening hours and health in the
 //! answer, fallback, following catalogue changes, metrics, and privacy of the question.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, TestApp, pointers, problem, spawn_app, walk};
+use crate::helpers::{ServerProcess, TestApp, pointers, problem, spawn_app, walk};
 use crate::targets::{Behaviour, Target};
 
 /// Tuesday 24 November 2026, 14:00 in Oslo.
@@ -359,46 +356,8 @@ async fn routing_is_counted_only_in_aggregate() {
 #[tokio::test]
 async fn the_question_is_never_written_to_disk_or_logs() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_veiviser"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--admin-token",
-            ADMIN,
-        ])
-        .arg("--data")
-        .arg(data.path())
-        .env("RUST_LOG", "trace")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = Arc::new(Mutex::new(String::new()));
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    for stream in [
-        Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stdout.take().unwrap()),
-    ] {
-        let log = log.clone();
-        let addr_tx = addr_tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-                if event["fields"]["message"] == "Veiviser is listening"
-                    || event["message"] == "Veiviser is listening"
-                {
-                    let addr = event["fields"]["addr"].as_str().or(event["addr"].as_str());
-                    let _ = addr_tx.send(addr.unwrap_or_default().to_string());
-                }
-                log.lock().unwrap().push_str(&line);
-                log.lock().unwrap().push('\n');
-            }
-        });
-    }
-    let addr = addr_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let mut server = ServerProcess::start(data.path(), "trace");
+    let addr = server.addr.clone();
     let base = format!("http://{addr}");
     let marker = "zqxmarker7731";
     veiviser::health::outbound::install_crypto_provider();
@@ -438,10 +397,10 @@ async fn the_question_is_never_written_to_disk_or_logs() {
     }
     // Let the server write whatever it would write, then stop it.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    terminate(&mut child);
+    server.terminate();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let log = log.lock().unwrap().clone();
+    let log = server.log.lock().unwrap().clone();
     assert!(log.contains("request"), "the access log was captured");
     assert!(!log.contains(marker), "the question reached the log");
     for file in walk(data.path()) {
@@ -452,19 +411,4 @@ async fn the_question_is_never_written_to_disk_or_logs() {
             file.display()
         );
     }
-}
-
-fn terminate(child: &mut std::process::Child) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    for _ in 0..50 {
-        if child.try_wait().ok().flatten().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
