@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::api::filters::Services;
 use crate::api::{self, AppState};
 use crate::auth;
 use crate::config::Config;
@@ -45,13 +46,13 @@ impl Application {
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
-        let state = AppState {
+        let state = AppState::new(Services {
             registry,
             checker,
             router,
             metrics,
             started_at: Instant::now(),
-        };
+        });
         Ok(Application {
             listener,
             state,

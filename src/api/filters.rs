@@ -22,14 +22,32 @@ use crate::routing::Router;
 /// Largest request body, in bytes.
 pub const BODY_LIMIT: usize = 256 * 1024;
 
-/// What every handler can reach.
+/// What every handler can reach. One `Arc`, so that handing it to a request is a single
+/// reference-count increment rather than one per shared part (measurable under load).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+/// The parts of the application the handlers use.
+pub struct Services {
     pub registry: Registry,
     pub checker: Checker,
     pub router: Router,
     pub metrics: Arc<Metrics>,
     pub started_at: Instant,
+}
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
 }
 
 /// One request's context: state, the `Authorization` header and the path (for `instance`).
