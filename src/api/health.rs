@@ -71,11 +71,11 @@ pub async fn metrics(ctx: &Ctx) -> Result<Response, ApiError> {
             slot.1 += 1;
         }
     }
-    let summary = report::summary(&ctx.state.checker, &HealthFilter::default());
+    let checker = &ctx.state.checker;
     let gauges = CatalogueGauges {
         services_by_status: by_status.iter().map(|(s, n)| (s.as_str(), *n)).collect(),
-        checks_by_state: summary.counts.iter().map(|(s, n)| (*s, *n)).collect(),
-        stale: summary.stale.len(),
+        checks_by_state: checker.state_counts().into_iter().collect(),
+        stale: checker.stale_count(),
         extra: vec![(
             "veiviser_store_bytes",
             "Size of the database on disk.",

@@ -591,6 +591,31 @@ impl Checker {
         lock(&self.inner.records).get(key).cloned()
     }
 
+    /// How many channels are in each state, without copying any record: for `/metrics`,
+    /// which is scraped often.
+    pub fn state_counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts: BTreeMap<&'static str, usize> =
+            CheckState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+        {
+            let plan = lock(&self.inner.plan);
+            let records = lock(&self.inner.records);
+            for key in plan.keys() {
+                let state = records.get(key).map_or(CheckState::Unknown, |r| r.state);
+                *counts.entry(state.as_str()).or_default() += 1;
+            }
+        }
+        let unchecked: usize = lock(&self.inner.unchecked).values().map(|(_, n)| n).sum();
+        *counts
+            .entry(CheckState::NotApplicable.as_str())
+            .or_default() += unchecked;
+        counts
+    }
+
+    /// How many active entries are stale.
+    pub fn stale_count(&self) -> usize {
+        lock(&self.inner.stale).len()
+    }
+
     /// Channels without a check, per active entry: id → (agency, how many).
     pub fn unchecked(&self) -> HashMap<String, (String, usize)> {
         lock(&self.inner.unchecked).clone()
