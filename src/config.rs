@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::api::server::ServerLimits;
+use crate::federation::HarvestSettings;
 use crate::health::{HealthSettings, NetworkPolicy, Thresholds};
 use crate::seed::CatalogueSource;
 use crate::telemetry::LogFormat;
@@ -149,6 +150,27 @@ pub struct ServeArgs {
     pub shutdown_grace_s: u64,
     #[command(flatten)]
     pub health: HealthArgs,
+    #[command(flatten)]
+    pub harvest: HarvestArgs,
+    /// Run as a read-only mirror of the Veiviser at this URL: follow its change feed, serve
+    /// reads and routing, refuse writes.
+    #[arg(long, env = "VEIVISER_MIRROR_OF")]
+    pub mirror_of: Option<url::Url>,
+}
+
+/// Harvesting agencies' feeds (reached under the health checks' network policy).
+#[derive(Debug, Args)]
+pub struct HarvestArgs {
+    /// Largest feed document accepted, in MiB.
+    #[arg(long, env = "VEIVISER_HARVEST_MAX_MB", default_value_t = 32)]
+    pub harvest_max_mb: usize,
+    /// Seconds a feed may take to arrive in full.
+    #[arg(long, env = "VEIVISER_HARVEST_TIMEOUT_S", default_value_t = 60)]
+    pub harvest_timeout_s: u64,
+    /// Consecutive successful harvests an entry may be missing from its feed before it is
+    /// retired.
+    #[arg(long, env = "VEIVISER_HARVEST_RETIRE_AFTER", default_value_t = 2)]
+    pub harvest_retire_after: u32,
 }
 
 /// Health checking.
@@ -214,6 +236,9 @@ pub struct Config {
     pub cache_bytes: u64,
     pub limits: ServerLimits,
     pub health: HealthSettings,
+    pub harvest: HarvestSettings,
+    /// Set on a read-only mirror.
+    pub mirror_of: Option<url::Url>,
 }
 
 impl From<&ServeArgs> for Config {
@@ -229,6 +254,14 @@ impl From<&ServeArgs> for Config {
                 shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
             },
             health: HealthSettings::from(&args.health),
+            harvest: HarvestSettings {
+                policy: NetworkPolicy::allowing(args.health.allow_net.clone()),
+                max_bytes: args.harvest.harvest_max_mb.max(1) << 20,
+                timeout: Duration::from_secs(args.harvest.harvest_timeout_s.max(1)),
+                retire_after: args.harvest.harvest_retire_after.max(1),
+                ..HarvestSettings::default()
+            },
+            mirror_of: args.mirror_of.clone(),
         }
     }
 }
@@ -255,6 +288,13 @@ impl Config {
                 alert_backoff: Duration::from_millis(200),
                 ..HealthSettings::default()
             },
+            harvest: HarvestSettings {
+                policy: NetworkPolicy::allowing(vec!["127.0.0.0/8".parse().expect("a CIDR")]),
+                timeout: Duration::from_secs(5),
+                min_interval: Duration::ZERO,
+                ..HarvestSettings::default()
+            },
+            mirror_of: None,
         }
     }
 }

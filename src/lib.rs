@@ -28,6 +28,8 @@ pub mod commands;
 pub mod config;
 /// The published JSON Schemas.
 pub mod contract;
+/// Feeds, the change feed, mirrors, exports.
+pub mod federation;
 /// Catalogue health: probes, states, alerts.
 pub mod health;
 /// Prometheus counters.

@@ -268,7 +268,12 @@ impl Metrics {
         }
         for (name, help, value) in &gauges.extra {
             header(&mut out, name, "gauge", help);
-            let _ = writeln!(out, "{name} {value}");
+            // The exposition format spells the infinities +Inf and -Inf.
+            let _ = match *value {
+                v if v == f64::INFINITY => writeln!(out, "{name} +Inf"),
+                v if v == f64::NEG_INFINITY => writeln!(out, "{name} -Inf"),
+                v => writeln!(out, "{name} {v}"),
+            };
         }
         out
     }

@@ -14,6 +14,7 @@ use crate::api::filters::Services;
 use crate::api::{self, AppState};
 use crate::auth;
 use crate::config::Config;
+use crate::federation::{Harvester, Mirror, MirrorSettings};
 use crate::health::Checker;
 use crate::metrics::Metrics;
 use crate::model::Validator;
@@ -33,7 +34,10 @@ impl Application {
     /// Opens everything and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let registry = open_registry(&config.data_dir, &config.catalogue, config.cache_bytes)?;
-        seed_if_new(&registry, &config.catalogue).await?;
+        // A mirror's catalogue is its primary's, nothing else.
+        if config.mirror_of.is_none() {
+            seed_if_new(&registry, &config.catalogue).await?;
+        }
         ensure_admin_token(
             registry.store(),
             &config.data_dir,
@@ -43,6 +47,19 @@ impl Application {
         let checker = Checker::new(registry.clone(), config.health.clone(), metrics.clone())
             .context("cannot start the health checker")?;
         let router = Router::start(&registry).context("cannot build the routing index")?;
+        let (harvester, mirror) = match &config.mirror_of {
+            Some(primary) => {
+                let settings = MirrorSettings::new(primary.clone());
+                let mirror = Mirror::new(registry.clone(), settings)
+                    .context("cannot set up the mirror's client")?;
+                (None, Some(mirror))
+            }
+            None => {
+                let harvester = Harvester::new(registry.clone(), config.harvest.clone())
+                    .context("cannot set up the harvester")?;
+                (Some(harvester), None)
+            }
+        };
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
@@ -50,6 +67,8 @@ impl Application {
             registry,
             checker,
             router,
+            harvester,
+            mirror,
             metrics,
             started_at: Instant::now(),
         });
@@ -80,9 +99,24 @@ impl Application {
         if let Err(e) = self.state.checker.start().await {
             tracing::error!(error = %e, "health checks are not running");
         }
+        if let Some(harvester) = &self.state.harvester {
+            if let Err(e) = harvester.start().await {
+                tracing::error!(error = %e, "feed harvests are not running");
+            }
+        }
+        if let Some(mirror) = &self.state.mirror {
+            tracing::info!(primary = %mirror.primary(), "running as a read-only mirror");
+            mirror.start();
+        }
         tracing::info!(addr = %self.local_addr(), "Veiviser is listening");
         let routes = api::routes(self.state.clone());
         api::server::serve(self.listener, routes, shutdown, self.config.limits).await;
+        if let Some(mirror) = &self.state.mirror {
+            mirror.stop().await;
+        }
+        if let Some(harvester) = &self.state.harvester {
+            harvester.stop().await;
+        }
         self.state.checker.stop().await;
         self.state.router.stop();
     }

@@ -61,6 +61,12 @@ pub enum ApiError {
     /// 428: an update without `If-Match`.
     #[error("send If-Match with the ETag of the version you changed")]
     PreconditionRequired,
+    /// 405 on a mirror: writes go to the primary.
+    #[error("this is a read-only mirror; send writes to the primary at {primary}")]
+    ReadOnlyMirror { primary: String },
+    /// 503: a harvest or similar is running, or a dependency is not ready.
+    #[error("{0}")]
+    Busy(String),
     /// 500: logged with its cause here; the client sees an opaque message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -112,6 +118,12 @@ fn problem_kind(e: &ApiError) -> (StatusCode, &'static str, &'static str) {
             "if-match-required",
             "Precondition required",
         ),
+        ReadOnlyMirror { .. } => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "read-only-mirror",
+            "Read-only mirror",
+        ),
+        Busy(_) => (StatusCode::CONFLICT, "busy", "Busy"),
         Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -135,6 +147,9 @@ struct Problem<'a> {
     /// Every violation with its JSON Pointer, for 400 and 422.
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [Violation]>,
+    /// On a mirror, where writes go.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary: Option<&'a str>,
 }
 
 impl ApiError {
@@ -164,12 +179,23 @@ impl ApiError {
             detail,
             instance,
             errors,
+            primary: match &self {
+                ApiError::ReadOnlyMirror { primary } => Some(primary.as_str()),
+                _ => None,
+            },
         };
         let mut response = super::json_response(status, &body);
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let ApiError::ReadOnlyMirror { primary } = &self {
+            let headers = response.headers_mut();
+            headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            if let Ok(link) = HeaderValue::from_str(&format!("<{primary}>; rel=\"primary\"")) {
+                headers.insert(header::LINK, link);
+            }
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -13,6 +13,7 @@ use warp::filters::path::FullPath;
 
 use super::error::ApiError;
 use crate::auth::Principal;
+use crate::federation::{Harvester, Mirror};
 use crate::health::Checker;
 use crate::metrics::Metrics;
 use crate::model::Violations;
@@ -32,6 +33,10 @@ pub struct Services {
     pub registry: Registry,
     pub checker: Checker,
     pub router: Router,
+    /// None on a mirror: a mirror harvests nothing itself.
+    pub harvester: Option<Harvester>,
+    /// Set on a mirror.
+    pub mirror: Option<Mirror>,
     pub metrics: Arc<Metrics>,
     pub started_at: Instant,
 }

@@ -72,15 +72,48 @@ pub async fn metrics(ctx: &Ctx) -> Result<Response, ApiError> {
         }
     }
     let checker = &ctx.state.checker;
+    let mut extra = vec![(
+        "veiviser_store_bytes",
+        "Size of the database on disk.",
+        store.size_on_disk() as f64,
+    )];
+    if let Some(mirror) = &ctx.state.mirror {
+        let status = mirror.status();
+        extra.extend([
+            (
+                "veiviser_mirror_lag_seconds",
+                "How far the mirror is behind its primary: 0 when caught up.",
+                mirror.lag_seconds(),
+            ),
+            (
+                "veiviser_mirror_behind_changes",
+                "Changes the primary had at the last contact that are not applied here.",
+                status.behind() as f64,
+            ),
+            (
+                "veiviser_mirror_position",
+                "The primary's last change applied here.",
+                status.position as f64,
+            ),
+            (
+                "veiviser_mirror_apply_lag_seconds",
+                "From the primary's commit of the last applied change to its apply here.",
+                status.apply_lag_seconds.unwrap_or(0.0),
+            ),
+            (
+                "veiviser_mirror_last_contact_age_seconds",
+                "Seconds since the primary last answered.",
+                status.last_contact.map_or(f64::INFINITY, |at| {
+                    (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0
+                }),
+            ),
+        ]);
+    }
     let gauges = CatalogueGauges {
         services_by_status: by_status.iter().map(|(s, n)| (s.as_str(), *n)).collect(),
         checks_by_state: checker.state_counts().into_iter().collect(),
         stale: checker.stale_count(),
-        extra: vec![(
-            "veiviser_store_bytes",
-            "Size of the database on disk.",
-            store.size_on_disk() as f64,
-        )],
+        extra,
     };
     let mut response = Response::new(ctx.state.metrics.render(&gauges).into());
     response.headers_mut().insert(

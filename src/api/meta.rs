@@ -14,19 +14,39 @@ pub async fn healthz(_: &Ctx) -> Result<Response, ApiError> {
     Ok(json_response(StatusCode::OK, &json!({ "status": "ok" })))
 }
 
-/// `GET /readyz`: the store answers, so requests can be served.
+/// `GET /readyz`: the store answers, so requests can be served. A mirror is ready once it
+/// has caught up with its primary and heard from it lately; it reports its lag either way.
 pub async fn readyz(ctx: &Ctx) -> Result<Response, ApiError> {
     let store = ctx.state.registry.store();
     let last_change = store.last_change_seq()?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "status": "ready",
-            "services": store.service_count(),
-            "last_change_seq": last_change,
-            "uptime_s": ctx.state.started_at.elapsed().as_secs(),
-        }),
-    ))
+    let mut body = json!({
+        "status": "ready",
+        "services": store.service_count(),
+        "last_change_seq": last_change,
+        "uptime_s": ctx.state.started_at.elapsed().as_secs(),
+    });
+    let mut status = StatusCode::OK;
+    if let Some(mirror) = &ctx.state.mirror {
+        let state = mirror.status();
+        let heard_lately = state
+            .last_contact
+            .is_some_and(|at| chrono::Utc::now() - at < chrono::Duration::seconds(90));
+        if !(state.synced && heard_lately) {
+            status = StatusCode::SERVICE_UNAVAILABLE;
+            body["status"] = json!("not_ready");
+        }
+        body["mirror"] = json!({
+            "primary": state.primary,
+            "position": state.position,
+            "primary_last_seq": state.primary_last_seq,
+            "behind_changes": state.behind(),
+            "lag_seconds": mirror.lag_seconds(),
+            "caught_up": state.caught_up,
+            "last_contact": state.last_contact,
+            "last_error": state.last_error,
+        });
+    }
+    Ok(json_response(status, &body))
 }
 
 /// `GET /v1/topics`: the routing taxonomy.

@@ -9,6 +9,8 @@
 mod agencies;
 /// `ApiError` and problem+json.
 pub mod error;
+/// Change feed, harvested feeds, exports.
+mod federation;
 /// State, caller, body and header plumbing.
 pub mod filters;
 /// Catalogue health and metrics.
@@ -106,6 +108,11 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(verify)
         .unify()
         .boxed();
+    let changes = warp::path!("v1" / "changes")
+        .and(warp::get())
+        .and(c())
+        .and(query_pairs())
+        .then(|ctx: Ctx, q| async move { ctx.respond(federation::changes(&ctx, q).await) });
     let meta_routes = healthz
         .or(readyz)
         .unify()
@@ -114,6 +121,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(schema)
         .unify()
         .or(audit)
+        .unify()
+        .or(changes)
         .unify()
         .boxed();
 
@@ -188,6 +197,49 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(c())
         .then(|id, ctx: Ctx| async move { ctx.respond(agencies::issue_key(&ctx, id).await) });
+    let feed_put = warp::path!("v1" / "agencies" / String / "feed")
+        .and(warp::put())
+        .and(c())
+        .and(json_body())
+        .then(|id, ctx: Ctx, body| async move {
+            ctx.respond(federation::put_feed(&ctx, id, body).await)
+        });
+    let feed_get = warp::path!("v1" / "agencies" / String / "feed")
+        .and(warp::get())
+        .and(c())
+        .then(|id, ctx: Ctx| async move { ctx.respond(federation::get_feed(&ctx, id).await) });
+    let harvest_get =
+        warp::path!("v1" / "agencies" / String / "harvest")
+            .and(warp::get())
+            .and(c())
+            .and(query_pairs())
+            .then(|id, ctx: Ctx, q| async move {
+                ctx.respond(federation::harvest_runs(&ctx, id, q).await)
+            });
+    let harvest_post = warp::path!("v1" / "agencies" / String / "harvest")
+        .and(warp::post())
+        .and(c())
+        .then(|id, ctx: Ctx| async move { ctx.respond(federation::harvest_now(&ctx, id).await) });
+    let feed_routes = feed_put
+        .or(feed_get)
+        .unify()
+        .or(harvest_get)
+        .unify()
+        .or(harvest_post)
+        .unify()
+        .boxed();
+    // On a mirror, every write is refused before it reaches a handler.
+    let read_only_guard = warp::method()
+        .and(warp::path::full())
+        .and(c())
+        .and_then(|method, path: warp::path::FullPath, ctx: Ctx| async move {
+            if ctx.state.mirror.is_some() && federation::is_write(&method, path.as_str()) {
+                Ok(federation::read_only(&ctx).into_response(Some(path.as_str())))
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
+        .boxed();
     let agency_routes = agency_list
         .or(agency_create)
         .unify()
@@ -199,12 +251,16 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .boxed();
 
-    meta_routes
+    read_only_guard
+        .or(meta_routes)
+        .unify()
         .or(health_routes)
         .unify()
         .or(service_routes)
         .unify()
         .or(agency_routes)
+        .unify()
+        .or(feed_routes)
         .unify()
         .recover(error::handle_rejection)
         .unify()

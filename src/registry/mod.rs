@@ -2,6 +2,8 @@
 //! do what, validates, assigns versions and timestamps, and writes through the store.
 //! No HTTP here: the API maps [`RegistryError`] to statuses.
 
+mod changes;
+mod harvest;
 mod import;
 
 use std::sync::Arc;
@@ -16,6 +18,8 @@ use crate::model::ids::is_slug;
 use crate::model::{Agency, ServiceEntry, Status, Validator, Violations};
 use crate::store::{AgencyRecord, Attribution, AuditRecord, ChangeKind, Store, StoreError};
 
+pub use changes::{ChangePage, MAX_CHANGES, MAX_WAIT};
+pub use harvest::Applied;
 pub use import::{ImportReport, ImportSource, SourceDocument};
 
 /// The registry layer's error.

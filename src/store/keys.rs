@@ -10,6 +10,10 @@ pub const AUDIT: &str = "audit";
 pub const CHANGES: &str = "changes";
 /// Health check records by service id, 0, channel index (u16 big-endian).
 pub const HEALTH: &str = "health";
+/// Agency feeds (configuration and harvest memory) by agency id.
+pub const FEEDS: &str = "feeds";
+/// Harvest runs by agency id, 0, run number (u64 big-endian).
+pub const HARVESTS: &str = "harvests";
 /// Counters and singletons.
 pub const META: &str = "meta";
 
@@ -19,6 +23,8 @@ pub const AUDIT_SEQ: &[u8] = b"audit_seq";
 pub const CHANGE_SEQ: &[u8] = b"change_seq";
 /// SHA-256 of the operator token.
 pub const ADMIN_TOKEN_HASH: &[u8] = b"admin_token_hash";
+/// On a mirror: the primary's last change sequence number applied here.
+pub const MIRROR_POSITION: &[u8] = b"mirror_position";
 /// Set once the default catalogue has been loaded into this data directory.
 pub const SEEDED: &[u8] = b"seeded";
 
@@ -32,14 +38,15 @@ pub fn decode_seq(bytes: &[u8]) -> Option<u64> {
 
 /// The key of a channel's health record; all of a service's records share its prefix.
 pub fn health(service_id: &str, channel: usize) -> Vec<u8> {
-    let mut key = health_prefix(service_id);
+    let mut key = id_prefix(service_id);
     key.extend_from_slice(&u16::try_from(channel).unwrap_or(u16::MAX).to_be_bytes());
     key
 }
 
-pub fn health_prefix(service_id: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(service_id.len() + 3);
-    key.extend_from_slice(service_id.as_bytes());
+/// The prefix every key about `id` starts with: the id, then a 0 byte (which no id holds).
+pub fn id_prefix(id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(id.len() + 9);
+    key.extend_from_slice(id.as_bytes());
     key.push(0);
     key
 }
@@ -51,4 +58,11 @@ pub fn decode_health(key: &[u8]) -> Option<(String, usize)> {
     (*zero == 0).then_some(())?;
     let channel = u16::from_be_bytes(channel.try_into().ok()?);
     Some((String::from_utf8(id.to_vec()).ok()?, usize::from(channel)))
+}
+
+/// The key of an agency's harvest run; all of an agency's runs share its prefix.
+pub fn harvest(agency: &str, run: u64) -> Vec<u8> {
+    let mut key = id_prefix(agency);
+    key.extend_from_slice(&run.to_be_bytes());
+    key
 }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
+use crate::federation::{FeedRecord, HarvestRun};
 use crate::health::CheckRecord;
 use crate::model::{Agency, ServiceEntry};
 use flusher::Flusher;
@@ -51,13 +52,17 @@ pub enum ChangeKind {
 }
 
 /// One entry of the global change sequence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeRecord {
     pub seq: u64,
     pub id: String,
     pub kind: ChangeKind,
     pub version: u64,
     pub at: DateTime<Utc>,
+    /// The entry as this change left it; `None` for a retirement (a retired entry is not
+    /// republished to followers).
+    #[serde(default)]
+    pub entry: Option<ServiceEntry>,
 }
 
 /// Who changed what, when, to which version.
@@ -103,6 +108,8 @@ pub struct Store {
     changes: sled::Tree,
     meta: sled::Tree,
     health: sled::Tree,
+    feeds: sled::Tree,
+    harvests: sled::Tree,
     flusher: Arc<Flusher>,
 }
 
@@ -123,6 +130,8 @@ impl Store {
             changes: db.open_tree(keys::CHANGES)?,
             meta: db.open_tree(keys::META)?,
             health: db.open_tree(keys::HEALTH)?,
+            feeds: db.open_tree(keys::FEEDS)?,
+            harvests: db.open_tree(keys::HARVESTS)?,
             flusher: Arc::new(Flusher::new(db.clone())),
             db,
         })
@@ -242,6 +251,7 @@ impl Store {
                 kind,
                 version,
                 at: by.at,
+                entry: (kind != ChangeKind::Retired).then(|| entry.clone()),
             };
             changes.insert(&keys::seq(seq), codec::encode(&change))?;
             Ok(change)
@@ -259,6 +269,78 @@ impl Store {
                 codec::decode(&k, &v)
             })
             .collect()
+    }
+
+    /// On a mirror: applies changes read from the primary's feed, in order, together with
+    /// the position they bring the mirror to, in one transaction. Changes at or before the
+    /// position are skipped, so a page read twice applies once. Returns the new position.
+    pub fn apply_replicated(&self, changes: &[ChangeRecord]) -> Result<u64, StoreError> {
+        let trees = (&self.services, &self.changes, &self.meta);
+        let result = trees.transaction(|(services, change_log, meta)| {
+            let mut position = meta
+                .get(keys::MIRROR_POSITION)?
+                .and_then(|v| keys::decode_seq(&v))
+                .unwrap_or(0);
+            for change in changes {
+                if change.seq <= position {
+                    continue;
+                }
+                if change.seq != position + 1 {
+                    return abort(StoreError::Corrupt {
+                        key: format!("change {}", change.seq),
+                        reason: format!(
+                            "the mirror is at {position}; changes in between are missing"
+                        ),
+                    });
+                }
+                let key = change.id.as_bytes();
+                let entry = match &change.entry {
+                    Some(entry) => Some(entry.clone()),
+                    // A retirement carries no entry: retire the copy held here.
+                    None => services
+                        .get(key)?
+                        .map(|v| codec::decode::<ServiceEntry>(key, &v))
+                        .transpose()
+                        .map_err(ConflictableTransactionError::Abort)?
+                        .map(|mut entry| {
+                            entry.status = crate::model::Status::Retired;
+                            entry.version = Some(change.version);
+                            entry.updated_at = Some(change.at);
+                            entry
+                        }),
+                };
+                if let Some(entry) = entry {
+                    services.insert(key, codec::encode(&entry))?;
+                }
+                change_log.insert(&keys::seq(change.seq), codec::encode(change))?;
+                position = change.seq;
+            }
+            meta.insert(keys::MIRROR_POSITION, &keys::seq(position))?;
+            meta.insert(keys::CHANGE_SEQ, &keys::seq(position))?;
+            Ok(position)
+        });
+        unwrap_tx(result)
+    }
+
+    /// On a mirror: the primary's last change applied here (0 when none).
+    pub fn mirror_position(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .meta
+            .get(keys::MIRROR_POSITION)?
+            .and_then(|v| keys::decode_seq(&v))
+            .unwrap_or(0))
+    }
+
+    /// On a mirror: stores an agency as the primary describes it (tokens stay there).
+    pub fn put_replicated_agency(&self, agency: &Agency) -> Result<(), StoreError> {
+        let key = agency.id.as_bytes();
+        let token_hash = self.get_agency(&agency.id)?.and_then(|r| r.token_hash);
+        let record = AgencyRecord {
+            agency: agency.clone(),
+            token_hash,
+        };
+        self.agencies.insert(key, codec::encode(&record))?;
+        Ok(())
     }
 
     /// The last change sequence number handed out (0 when none).
@@ -400,7 +482,7 @@ impl Store {
     /// Forgets every health record of a service.
     pub fn remove_health(&self, service_id: &str) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        for item in self.health.scan_prefix(keys::health_prefix(service_id)) {
+        for item in self.health.scan_prefix(keys::id_prefix(service_id)) {
             batch.remove(item?.0);
         }
         self.health.apply_batch(batch)?;
@@ -418,6 +500,71 @@ impl Store {
             out.push((at, codec::decode(&key, &value)?));
         }
         Ok(out)
+    }
+
+    // ----- feeds and harvests -----
+
+    pub fn get_feed(&self, agency: &str) -> Result<Option<FeedRecord>, StoreError> {
+        self.feeds
+            .get(agency)?
+            .map(|v| codec::decode(agency.as_bytes(), &v))
+            .transpose()
+    }
+
+    pub fn put_feed(&self, agency: &str, record: &FeedRecord) -> Result<(), StoreError> {
+        self.feeds.insert(agency, codec::encode(record))?;
+        Ok(())
+    }
+
+    /// Every agency's feed record.
+    pub fn all_feeds(&self) -> Result<Vec<(String, FeedRecord)>, StoreError> {
+        self.feeds
+            .iter()
+            .map(|item| {
+                let (k, v) = item?;
+                Ok((
+                    String::from_utf8_lossy(&k).into_owned(),
+                    codec::decode(&k, &v)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Records a harvest run, keeping the agency's newest `keep`.
+    pub fn append_harvest_run(
+        &self,
+        agency: &str,
+        run: &HarvestRun,
+        keep: usize,
+    ) -> Result<(), StoreError> {
+        let number = self.db.generate_id()?;
+        self.harvests
+            .insert(keys::harvest(agency, number), codec::encode(run))?;
+        let mut batch = sled::Batch::default();
+        for item in self
+            .harvests
+            .scan_prefix(keys::id_prefix(agency))
+            .keys()
+            .rev()
+            .skip(keep)
+        {
+            batch.remove(item?);
+        }
+        self.harvests.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// An agency's harvest runs, newest first.
+    pub fn harvest_runs(&self, agency: &str, limit: usize) -> Result<Vec<HarvestRun>, StoreError> {
+        self.harvests
+            .scan_prefix(keys::id_prefix(agency))
+            .rev()
+            .take(limit)
+            .map(|item| {
+                let (k, v) = item?;
+                codec::decode(&k, &v)
+            })
+            .collect()
     }
 
     /// Bytes on disk, for metrics.

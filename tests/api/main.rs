@@ -6,6 +6,8 @@ mod catalogue;
 mod cli;
 mod errors;
 mod examples;
+mod federation;
+mod feed_server;
 mod health;
 mod helpers;
 mod meta;

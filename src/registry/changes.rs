@@ -1,0 +1,59 @@
+//! The change feed: every accepted change in sequence order, for followers (mirrors, other
+//! portals). Only durable changes are handed out, so a follower never sees a change that a
+//! crash could still take back.
+
+use std::time::Duration;
+
+use tokio::time::{Instant, timeout_at};
+
+use super::{Registry, Result};
+use crate::store::ChangeRecord;
+
+/// The longest a follower may wait for a change in one request.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+/// The most changes handed out in one page.
+pub const MAX_CHANGES: usize = 1000;
+
+/// Changes after a sequence number, with the last durable sequence number.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChangePage {
+    pub changes: Vec<ChangeRecord>,
+    pub last_seq: u64,
+}
+
+impl Registry {
+    /// The durable changes after `since`, at most `limit`; when there are none yet, waits up
+    /// to `wait` for the first to arrive.
+    pub async fn changes(&self, since: u64, limit: usize, wait: Duration) -> Result<ChangePage> {
+        let mut committed = self.watch_changes();
+        let deadline = Instant::now() + wait.min(MAX_WAIT);
+        loop {
+            if *committed.borrow_and_update() > since || wait.is_zero() {
+                break;
+            }
+            match timeout_at(deadline, committed.changed()).await {
+                Ok(Ok(())) => {}
+                // Timed out, or the registry is shutting down: answer with what there is.
+                Ok(Err(_)) | Err(_) => break,
+            }
+        }
+        let last_seq = *committed.borrow();
+        let changes = self
+            .store
+            .changes_since(since, limit.clamp(1, MAX_CHANGES))?
+            .into_iter()
+            .take_while(|change| change.seq <= last_seq)
+            .collect();
+        Ok(ChangePage { changes, last_seq })
+    }
+}
+
+impl Registry {
+    /// On a mirror: applies a page of the primary's changes, makes it durable and tells the
+    /// watchers (the router's index, health checks, this mirror's own followers).
+    pub async fn apply_replicated(&self, changes: &[ChangeRecord]) -> Result<u64> {
+        let position = self.store.apply_replicated(changes)?;
+        self.commit().await?;
+        Ok(position)
+    }
+}

@@ -1,0 +1,92 @@
+//! A real HTTP server on 127.0.0.1 publishing an agency feed that a test changes at will:
+//! a document (optionally with an ETag honoured on If-None-Match), a status, or a body too
+//! large to accept.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use warp::Filter;
+use warp::http::{Response, StatusCode};
+
+/// What the feed answers.
+#[derive(Debug, Clone)]
+pub enum Feed {
+    Document { doc: Value, etag: Option<String> },
+    Status(u16),
+    Bytes(usize),
+}
+
+pub struct FeedServer {
+    pub port: u16,
+    feed: Arc<Mutex<Feed>>,
+    /// The If-None-Match header of each request, in order.
+    seen: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl FeedServer {
+    pub async fn spawn(feed: Feed) -> FeedServer {
+        let feed = Arc::new(Mutex::new(feed));
+        let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+        let (state, log) = (feed.clone(), seen.clone());
+        let route = warp::path!("feed.json")
+            .and(warp::header::optional::<String>("if-none-match"))
+            .map(move |inm: Option<String>| {
+                log.lock().unwrap().push(inm.clone());
+                let answer = state.lock().unwrap().clone();
+                let builder = Response::builder().header("content-type", "application/json");
+                match answer {
+                    Feed::Document { doc, etag } => {
+                        if let (Some(tag), Some(inm)) = (&etag, &inm) {
+                            if tag == inm {
+                                return builder
+                                    .status(StatusCode::NOT_MODIFIED)
+                                    .header("etag", tag)
+                                    .body(Vec::new())
+                                    .unwrap();
+                            }
+                        }
+                        let builder = match &etag {
+                            Some(tag) => builder.header("etag", tag),
+                            None => builder,
+                        };
+                        builder.body(serde_json::to_vec(&doc).unwrap()).unwrap()
+                    }
+                    Feed::Status(code) => builder
+                        .status(code)
+                        .body(b"{\"error\": \"down\"}".to_vec())
+                        .unwrap(),
+                    Feed::Bytes(n) => {
+                        // Valid JSON, just too much of it.
+                        let mut body = b"{\"agency\": \"x\", \"padding\": \"".to_vec();
+                        body.resize(n, b'a');
+                        body.extend_from_slice(b"\"}");
+                        builder.body(body).unwrap()
+                    }
+                }
+            });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(warp::serve(route).incoming(listener).run());
+        FeedServer { port, feed, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/feed.json", self.port)
+    }
+
+    pub fn set(&self, feed: Feed) {
+        *self.feed.lock().unwrap() = feed;
+    }
+
+    pub fn requests(&self) -> Vec<Option<String>> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// A feed document of `agency` with these entries.
+pub fn document(agency: &str, services: Vec<Value>) -> Feed {
+    Feed::Document {
+        doc: json!({ "agency": agency, "services": services }),
+        etag: None,
+    }
+}
