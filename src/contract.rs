@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::federation::{AgencyFeed, FeedConfig};
 use crate::model::schema::{NamedSchema, schema_for};
 use crate::model::{Agency, ServiceEntry};
 use crate::routing::{RouteRequest, RouteResponse};
@@ -17,6 +18,14 @@ pub fn published() -> Vec<NamedSchema> {
         NamedSchema {
             name: "agency",
             schema: schema_for::<Agency>(),
+        },
+        NamedSchema {
+            name: "agency-feed",
+            schema: schema_for::<AgencyFeed>(),
+        },
+        NamedSchema {
+            name: "feed-config",
+            schema: schema_for::<FeedConfig>(),
         },
         NamedSchema {
             name: "route-request",
