@@ -8,7 +8,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::feed_server::{Feed, FeedServer, document};
-use crate::helpers::{ADMIN, TestApp, pointers, problem, sample_entry, spawn_app, spawn_app_with};
+use crate::helpers::{
+    ADMIN, ServerProcess, TestApp, pointers, problem, sample_entry, spawn_app, spawn_app_with,
+};
 
 const AGENCY: &str = "feed-agency";
 /// Once a year: the scheduler never fires during a test; harvests are started by hand.
@@ -588,4 +590,115 @@ async fn a_mirror_serves_the_primarys_catalogue_and_refuses_writes() {
         )
         .await;
     assert_eq!(answer.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_killed_mid_stream_resumes_without_loss_or_duplicates() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let primary = Arc::new(spawn_app().await);
+    let token = Arc::new(primary.create_agency(AGENCY).await);
+    let primary_url = format!("http://{}", primary.addr);
+    let mirror_dir = tempfile::tempdir().unwrap();
+    let mirror_args = ["--mirror-of", primary_url.as_str()];
+    let mut mirror = ServerProcess::start_with(mirror_dir.path(), "info", &mirror_args);
+
+    // 1,000 writes from 8 writers: 700 creates, then 200 updates and 100 retirements.
+    let written = Arc::new(AtomicUsize::new(0));
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let (primary, token, written) = (primary.clone(), token.clone(), written.clone());
+        writers.push(tokio::spawn(async move {
+            for i in (w..700).step_by(8) {
+                let response = primary
+                    .post_service(&token, &entry(&format!("m-{i}"), "M"))
+                    .await;
+                assert_eq!(response.status(), StatusCode::CREATED);
+                written.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    // Kill the mirror while it follows the creates, and start it again on its data.
+    while written.load(Ordering::SeqCst) < 250 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // It has applied some of them, not all.
+    let first_url = format!("http://{}/readyz", mirror.addr);
+    let position = loop {
+        let ready: Value = reqwest::get(&first_url)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let position = ready["mirror"]["position"].as_u64().unwrap();
+        if position > 100 {
+            break position;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    mirror.child.kill().unwrap();
+    mirror.child.wait().unwrap();
+    for writer in writers.drain(..) {
+        writer.await.unwrap();
+    }
+    let mut mirror = ServerProcess::start_with(mirror_dir.path(), "info", &mirror_args);
+    for i in 0..300 {
+        let id = format!("m-{i}");
+        let response = if i < 200 {
+            primary
+                .put_service(&token, &id, Some("\"1\""), &entry(&id, "Endret"))
+                .await
+        } else {
+            primary
+                .request(Method::DELETE, &format!("/v1/services/{id}"), Some(&token))
+                .send()
+                .await
+                .unwrap()
+        };
+        assert!(
+            response.status().is_success(),
+            "{id}: {}",
+            response.status()
+        );
+    }
+
+    let last = primary.get_json("/v1/changes?limit=1").await["last_seq"]
+        .as_u64()
+        .unwrap();
+    assert!(position < last, "the mirror was killed mid-stream");
+    let mirror_url = format!("http://{}", mirror.addr);
+    wait_until_caught_up(&mirror_url, last).await;
+    let (on_mirror, on_primary) = (catalogue(&mirror_url).await, catalogue(&primary_url).await);
+    assert_eq!(on_mirror.len(), on_primary.len());
+    assert_eq!(on_mirror, on_primary);
+    // The mirror's own change feed is the primary's, change for change: nothing lost,
+    // nothing applied twice.
+    let feed = |base: String| async move {
+        let mut all = Vec::new();
+        let mut since = 0;
+        loop {
+            let page: Value = reqwest::get(format!("{base}/v1/changes?since={since}&limit=1000"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let changes = page["changes"].as_array().unwrap().clone();
+            if changes.is_empty() {
+                return all;
+            }
+            since = changes.last().unwrap()["seq"].as_u64().unwrap();
+            all.extend(
+                changes
+                    .into_iter()
+                    .map(|c| (c["seq"].clone(), c["id"].clone(), c["kind"].clone())),
+            );
+        }
+    };
+    let mirrored = feed(mirror_url.clone()).await;
+    assert_eq!(mirrored.len() as u64, last);
+    assert_eq!(mirrored, feed(primary_url.clone()).await);
+    mirror.terminate();
 }

@@ -226,11 +226,17 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(data: &Path, rust_log: &str) -> ServerProcess {
+        Self::start_with(data, rust_log, &[])
+    }
+
+    /// As [`ServerProcess::start`], with more `serve` arguments.
+    pub fn start_with(data: &Path, rust_log: &str, args: &[&str]) -> ServerProcess {
         use std::io::{BufRead, BufReader, Read};
         use std::process::{Command, Stdio};
         let mut child = Command::new(env!("CARGO_BIN_EXE_veiviser"))
             .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
             .args(["--admin-token", ADMIN])
+            .args(args)
             .arg("--data")
             .arg(data)
             .env("RUST_LOG", rust_log)
