@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::{Value, json};
 
+use crate::config::ExportArgs;
 use crate::config::RouteArgs;
 use crate::health::HealthSnapshot;
 use crate::model::Validator;
@@ -107,11 +108,9 @@ pub async fn import(
 }
 
 /// `veiviser export`: the catalogue as one JSON document on standard output.
-pub fn export(data_dir: &Path, catalogue: &CatalogueSource) -> anyhow::Result<ExitCode> {
-    let registry = open_registry(data_dir, catalogue, 64 << 20)?;
-    let agencies = registry.list_agencies()?;
-    let services = registry.store().all_services()?;
-    let doc = json!({ "agencies": agencies, "services": services });
+pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let registry = open_registry(&args.data.data_dir, &args.catalogue.source(), 64 << 20)?;
+    let doc = registry.export(args.format, &args.lang, &args.base_url, chrono::Utc::now())?;
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -59,13 +59,29 @@ pub enum Command {
     /// Ask the router, on the catalogue files and without a server, where to send a young
     /// person; prints the ranked answer with reasons.
     Route(RouteArgs),
-    /// Print the catalogue (agencies and entries) as JSON.
-    Export {
-        #[command(flatten)]
-        data: DataArg,
-        #[command(flatten)]
-        catalogue: CatalogueArg,
-    },
+    /// Print the catalogue as JSON: Veiviser's own documents, Open Referral HSDS 3, or
+    /// CPSV-AP-NO JSON-LD.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value = "veiviser")]
+    pub format: crate::federation::export::ExportFormat,
+    /// Language of HSDS's untagged text: nb, nn or en.
+    #[arg(long, default_value = "nb", value_parser = ["nb", "nn", "en"])]
+    pub lang: String,
+    /// Where this Veiviser is published, for links and IRIs.
+    #[arg(
+        long,
+        env = "VEIVISER_PUBLIC_URL",
+        default_value = "https://veiviser.ung.no"
+    )]
+    pub base_url: String,
+    #[command(flatten)]
+    pub data: DataArg,
+    #[command(flatten)]
+    pub catalogue: CatalogueArg,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +168,13 @@ pub struct ServeArgs {
     pub health: HealthArgs,
     #[command(flatten)]
     pub harvest: HarvestArgs,
+    /// Where this Veiviser is published, for the links and IRIs of its exports.
+    #[arg(
+        long,
+        env = "VEIVISER_PUBLIC_URL",
+        default_value = "https://veiviser.ung.no"
+    )]
+    pub public_url: String,
     /// Run as a read-only mirror of the Veiviser at this URL: follow its change feed, serve
     /// reads and routing, refuse writes.
     #[arg(long, env = "VEIVISER_MIRROR_OF")]
@@ -239,6 +262,8 @@ pub struct Config {
     pub harvest: HarvestSettings,
     /// Set on a read-only mirror.
     pub mirror_of: Option<url::Url>,
+    /// Base of the exports' links and IRIs.
+    pub public_url: String,
 }
 
 impl From<&ServeArgs> for Config {
@@ -262,6 +287,7 @@ impl From<&ServeArgs> for Config {
                 ..HarvestSettings::default()
             },
             mirror_of: args.mirror_of.clone(),
+            public_url: args.public_url.clone(),
         }
     }
 }
@@ -295,6 +321,7 @@ impl Config {
                 ..HarvestSettings::default()
             },
             mirror_of: None,
+            public_url: "https://veiviser.ung.no".into(),
         }
     }
 }

@@ -27,9 +27,7 @@ async fn main() -> ExitCode {
             catalogue,
         } => commands::import(path, &data.data_dir, &catalogue.source()).await,
         Command::Route(args) => commands::route(args),
-        Command::Export { data, catalogue } => {
-            commands::export(&data.data_dir, &catalogue.source())
-        }
+        Command::Export(args) => commands::export(args),
     };
     result.unwrap_or_else(|e| {
         tracing::error!("{e:#}");

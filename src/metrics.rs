@@ -314,6 +314,7 @@ pub fn route_of(path: &str) -> &'static str {
         ["v1", "schemas", _] => "/v1/schemas/{name}",
         ["v1", "audit"] => "/v1/audit",
         ["v1", "changes"] => "/v1/changes",
+        ["v1", "export", _] => "/v1/export/{format}",
         _ => "other",
     }
 }

@@ -70,6 +70,7 @@ impl Application {
             harvester,
             mirror,
             metrics,
+            public_url: config.public_url.clone(),
             started_at: Instant::now(),
         });
         Ok(Application {

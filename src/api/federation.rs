@@ -10,6 +10,7 @@ use warp::reply::Response;
 use super::error::ApiError;
 use super::filters::Ctx;
 use super::{json_response, parse_query};
+use crate::federation::export::ExportFormat;
 use crate::federation::feed::RUNS_KEPT;
 use crate::federation::{HarvestError, HarvestTrigger, Harvester};
 use crate::registry::{MAX_CHANGES, MAX_WAIT};
@@ -157,4 +158,46 @@ pub fn is_write(method: &Method, path: &str) -> bool {
     let reads_by_post = ["/v1/route", "/v1/validate"];
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
         && !reads_by_post.contains(&path.trim_end_matches('/'))
+}
+
+/// `GET /v1/export/hsds?lang=nb` and `GET /v1/export/cpsv-ap-no`: the catalogue for
+/// national catalogues to harvest.
+pub async fn export(
+    ctx: &Ctx,
+    format: String,
+    query: Vec<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (format, content_type) = match format.as_str() {
+        "hsds" => (ExportFormat::Hsds, "application/json"),
+        "cpsv-ap-no" => (ExportFormat::CpsvApNo, "application/ld+json"),
+        other => {
+            return Err(ApiError::NotFound(format!(
+                "no export '{other}'; there are 'hsds' and 'cpsv-ap-no'"
+            )));
+        }
+    };
+    let mut lang = "nb".to_string();
+    let bad = parse_query(&query, |key, value, bad| {
+        if key != "lang" {
+            return false;
+        }
+        match value {
+            "nb" | "nn" | "en" => lang = value.to_string(),
+            _ => bad.push("/lang", "lang must be nb, nn or en"),
+        }
+        true
+    });
+    if !bad.is_empty() {
+        return Err(ApiError::BadRequest(bad));
+    }
+    let doc =
+        ctx.state
+            .registry
+            .export(format, &lang, &ctx.state.public_url, chrono::Utc::now())?;
+    let mut response = json_response(StatusCode::OK, &doc);
+    response.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static(content_type),
+    );
+    Ok(response)
 }

@@ -38,6 +38,8 @@ pub struct Services {
     /// Set on a mirror.
     pub mirror: Option<Mirror>,
     pub metrics: Arc<Metrics>,
+    /// Base of the exports' links and IRIs.
+    pub public_url: String,
     pub started_at: Instant,
 }
 

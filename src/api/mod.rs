@@ -113,6 +113,13 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(c())
         .and(query_pairs())
         .then(|ctx: Ctx, q| async move { ctx.respond(federation::changes(&ctx, q).await) });
+    let export = warp::path!("v1" / "export" / String)
+        .and(warp::get())
+        .and(c())
+        .and(query_pairs())
+        .then(|format, ctx: Ctx, q| async move {
+            ctx.respond(federation::export(&ctx, format, q).await)
+        });
     let meta_routes = healthz
         .or(readyz)
         .unify()
@@ -123,6 +130,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(audit)
         .unify()
         .or(changes)
+        .unify()
+        .or(export)
         .unify()
         .boxed();
 

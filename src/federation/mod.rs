@@ -3,6 +3,7 @@
 //! the formats national catalogues read. The formats and rules are plain Rust here; the
 //! harvester and the mirror do the I/O.
 
+pub mod export;
 pub mod feed;
 pub mod harvester;
 pub mod mirror;

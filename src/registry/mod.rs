@@ -3,6 +3,7 @@
 //! No HTTP here: the API maps [`RegistryError`] to statuses.
 
 mod changes;
+mod export;
 mod harvest;
 mod import;
 

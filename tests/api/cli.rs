@@ -67,6 +67,24 @@ fn import_then_export() {
     let exported: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(exported["services"].as_array().unwrap().len(), 38);
     assert_eq!(exported["agencies"].as_array().unwrap().len(), 12);
+
+    // The national formats, from the same data directory.
+    let (ok, out) = veiviser(&[
+        "export", "--format", "hsds", "--lang", "nn", "--data", data_dir,
+    ]);
+    assert!(ok, "{out}");
+    let hsds: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(hsds["contents"].as_array().unwrap().len(), 38);
+    let (ok, out) = veiviser(&["export", "--format", "cpsv-ap-no", "--data", data_dir]);
+    assert!(ok, "{out}");
+    let cpsv: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let services = cpsv["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["@type"] == "cpsv:PublicService")
+        .count();
+    assert_eq!(services, 38);
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod catalogue;
 mod cli;
 mod errors;
 mod examples;
+mod exports;
 mod federation;
 mod feed_server;
 mod health;
