@@ -237,9 +237,10 @@ impl Harvester {
             )) => {
                 run.http_status = Some(status);
                 run.outcome = HarvestOutcome::Harvested;
-                let applied = registry
-                    .apply_feed(agency, &services, &mut record, retire_after)
+                let (applied, updated) = registry
+                    .apply_feed(agency, services, record, retire_after)
                     .await;
+                record = updated;
                 run.counts = applied.counts;
                 run.problems = applied.problems;
                 record.etag = etag;

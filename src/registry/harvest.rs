@@ -88,8 +88,34 @@ impl Registry {
     }
 
     /// Applies a feed document that was read successfully (`services` is its array), updates
-    /// the feed's memory in `record`, and waits until everything is durable.
+    /// the feed's memory in `record`, and waits until everything is durable. The entries are
+    /// judged and written on a blocking thread: thousands of validations and sled writes
+    /// would otherwise hold up a request worker.
     pub async fn apply_feed(
+        &self,
+        agency: &str,
+        services: Vec<Value>,
+        record: FeedRecord,
+        retire_after: u32,
+    ) -> (Applied, FeedRecord) {
+        let registry = self.clone();
+        let owner = agency.to_string();
+        let work = tokio::task::spawn_blocking(move || {
+            let mut record = record;
+            let applied = registry.apply_feed_now(&owner, &services, &mut record, retire_after);
+            (applied, record)
+        });
+        let (applied, record) = match work.await {
+            Ok(done) => done,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        if let Err(e) = self.commit().await {
+            tracing::error!(error = %e, agency, "harvested changes could not be made durable");
+        }
+        (applied, record)
+    }
+
+    fn apply_feed_now(
         &self,
         agency: &str,
         services: &[Value],
@@ -97,11 +123,10 @@ impl Registry {
         retire_after: u32,
     ) -> Applied {
         let mut applied = Applied::default();
-        let now = Utc::now();
         let actor = format!("harvest:{agency}");
         let by = Attribution {
             actor: &actor,
-            at: now,
+            at: Utc::now(),
         };
         let mut present = BTreeSet::new();
         for (index, doc) in services.iter().enumerate() {
@@ -122,9 +147,6 @@ impl Registry {
             }
         }
         self.settle_absences(agency, present, record, retire_after, &by, &mut applied);
-        if let Err(e) = self.commit().await {
-            tracing::error!(error = %e, agency, "harvested changes could not be made durable");
-        }
         applied
     }
 
