@@ -11,6 +11,8 @@
 //! - [`registry`]: what callers may do with the catalogue, over the model and the store.
 //! - [`health`]: scheduled, SSRF-safe health checks, their states, staleness and alerts.
 //! - [`routing`]: understanding a young person's question and ranking services for it.
+//! - [`federation`]: agencies' feeds and their harvester, the change feed's followers
+//!   (mirrors), and the HSDS and CPSV-AP-NO exports.
 //! - [`metrics`]: counters for `/metrics`.
 //! - [`api`]: the warp routes and handlers, and `ApiError` → problem+json.
 //! - [`startup`], [`config`], [`telemetry`], [`seed`], [`commands`]: running it.
