@@ -23,6 +23,8 @@ mod route;
 pub mod server;
 /// Service entries.
 mod services;
+/// The dashboard and the pages to try the front door.
+mod web;
 
 use serde::Serialize;
 use warp::Filter;
@@ -249,6 +251,36 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
             }
         })
         .boxed();
+    let dashboard = warp::path::end()
+        .and(warp::get())
+        .map(|| web::page("index.html"));
+    let service_page = warp::path!("services" / String)
+        .and(warp::get())
+        .map(|_id: String| web::page("service.html"));
+    let try_page = warp::path!("try")
+        .and(warp::get())
+        .map(|| web::page("try.html"));
+    let asset = warp::path!("assets" / String)
+        .and(warp::get())
+        .and(c())
+        .map(|name: String, ctx: Ctx| ctx.respond(web::asset(&name)));
+    let availability = warp::path!("v1" / "services" / String / "availability")
+        .and(warp::get())
+        .and(c())
+        .and(query_pairs())
+        .then(
+            |id, ctx: Ctx, q| async move { ctx.respond(services::availability(&ctx, id, q).await) },
+        );
+    let web_routes = dashboard
+        .or(service_page)
+        .unify()
+        .or(try_page)
+        .unify()
+        .or(asset)
+        .unify()
+        .or(availability)
+        .unify()
+        .boxed();
     let agency_routes = agency_list
         .or(agency_create)
         .unify()
@@ -270,6 +302,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(agency_routes)
         .unify()
         .or(feed_routes)
+        .unify()
+        .or(web_routes)
         .unify()
         .recover(error::handle_rejection)
         .unify()

@@ -8,6 +8,7 @@ use super::error::ApiError;
 use super::filters::{Ctx, etag, if_none_match_hits, parse_if_match};
 use super::{json_response, parse_query, with_query_problems};
 use crate::model::ServiceEntry;
+use crate::model::hours::OpenState;
 use crate::registry::{MAX_PAGE, ServiceFilter};
 
 /// `GET /v1/services`: filter by topic, municipality, county, agency, channel, status; cursor pages.
@@ -137,4 +138,52 @@ pub async fn verify(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
     let principal = ctx.principal()?;
     let entry = ctx.state.registry.verify_service(&principal, &id).await?;
     Ok(entry_response(StatusCode::OK, &entry))
+}
+
+/// `GET /v1/services/{id}/availability?at=RFC3339`: whether each channel is open at `at`
+/// (default now), and when it closes or opens next, in Europe/Oslo's rules.
+pub async fn availability(
+    ctx: &Ctx,
+    id: String,
+    query: Vec<(String, String)>,
+) -> Result<Response, ApiError> {
+    let mut at = chrono::Utc::now();
+    let bad = parse_query(&query, |key, value, bad| {
+        if key != "at" {
+            return false;
+        }
+        match chrono::DateTime::parse_from_rfc3339(value) {
+            Ok(time) => at = time.with_timezone(&chrono::Utc),
+            Err(_) => bad.push("/at", "at must be an RFC 3339 time"),
+        }
+        true
+    });
+    if !bad.is_empty() {
+        return Err(ApiError::BadRequest(bad));
+    }
+    let entry = ctx.state.registry.get_service(&id)?;
+    let channels: Vec<Value> = entry
+        .channels
+        .iter()
+        .enumerate()
+        .map(|(index, channel)| {
+            let state = channel.hours.as_ref().map(|hours| hours.state_at(at));
+            let (open_now, closes_at, next_open) = match state {
+                None => (None, None, None),
+                Some(OpenState::Open { closes_at }) => (Some(true), closes_at, None),
+                Some(OpenState::Closed { next_open }) => (Some(false), None, next_open),
+            };
+            json!({
+                "index": index,
+                "kind": channel.kind,
+                "open_now": open_now,
+                "closes_at": closes_at,
+                "next_open": next_open,
+            })
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "service_id": entry.id, "at": at, "channels": channels }),
+    ))
 }

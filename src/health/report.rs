@@ -33,7 +33,21 @@ pub struct CheckSummary {
     pub latency_ms_p95: Option<u32>,
     pub uptime_24h: Option<f64>,
     pub uptime_7d: Option<f64>,
+    /// The last probes, oldest first, for a small chart.
+    pub recent: Vec<RecentProbe>,
 }
+
+/// One probe, as a point on a chart.
+#[derive(Debug, Serialize)]
+pub struct RecentProbe {
+    pub at: DateTime<Utc>,
+    pub latency_ms: u32,
+    /// pass, warn, fail or blocked.
+    pub outcome: &'static str,
+}
+
+/// Probes a summary shows per check.
+const RECENT_PROBES: usize = 20;
 
 /// Filters for the summary.
 #[derive(Debug, Default, Clone)]
@@ -74,6 +88,16 @@ pub fn summary(checker: &Checker, filter: &HealthFilter) -> HealthSummary {
             latency_ms_p95: record.latency_ms_quantile(0.95),
             uptime_24h: record.uptime(now, 24),
             uptime_7d: record.uptime(now, 24 * 7),
+            recent: record
+                .history
+                .iter()
+                .skip(record.history.len().saturating_sub(RECENT_PROBES))
+                .map(|probe| RecentProbe {
+                    at: probe.at,
+                    latency_ms: probe.latency_ms,
+                    outcome: probe.outcome.label(),
+                })
+                .collect(),
         });
     }
     for (agency, n) in checker.unchecked().into_values() {

@@ -2,6 +2,7 @@
 //! sled directory and talks to it over HTTP.
 
 mod agencies;
+mod browser;
 mod catalogue;
 mod cli;
 mod errors;
