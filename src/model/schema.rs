@@ -19,10 +19,19 @@ impl NamedSchema {
     }
 }
 
-/// The JSON Schema 2020-12 of `T`.
+/// The JSON Schema 2020-12 of `T` as a document sent to Veiviser (see [`tidy`]).
 pub fn schema_for<T: JsonSchema>() -> Value {
     let generator = SchemaSettings::draft2020_12()
         .with_transform(RecursiveTransform(tidy))
+        .into_generator();
+    generator.into_root_schema_for::<T>().to_value()
+}
+
+/// The JSON Schema 2020-12 of `T` as Veiviser answers it: an absent value may be `null`
+/// there, so the `null` alternatives stay.
+pub fn response_schema_for<T: JsonSchema>() -> Value {
+    let generator = SchemaSettings::draft2020_12()
+        .with_transform(RecursiveTransform(plain_enums))
         .into_generator();
     generator.into_root_schema_for::<T>().to_value()
 }
@@ -55,6 +64,14 @@ fn tidy(schema: &mut Schema) {
             }
         }
     }
+    plain_enums(schema);
+}
+
+/// A `oneOf` of documented constants becomes a plain `enum`.
+fn plain_enums(schema: &mut Schema) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
     if let Some(Value::Array(variants)) = object.get("oneOf") {
         if variants.iter().all(|v| v.get("const").is_some()) {
             let values: Vec<Value> = variants.iter().map(|v| v["const"].clone()).collect();

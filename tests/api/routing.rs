@@ -412,3 +412,32 @@ async fn the_question_is_never_written_to_disk_or_logs() {
         );
     }
 }
+
+#[tokio::test]
+async fn answers_match_the_published_response_schema() {
+    // Found while writing the OpenAPI document: the published schema had lost the `null`
+    // that `fallback`, `open_now` and others really are when absent.
+    let schema = veiviser::contract::by_name("route-response").unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let app = crate::helpers::spawn_app().await;
+    for body in [
+        serde_json::json!({ "q": "jeg blir mobbet på skolen", "age": 14, "municipality": "4601" }),
+        serde_json::json!({ "q": "qwxzv plonk", "age": 14 }),
+        serde_json::json!({ "topics": ["selvmordstanker"], "channels": ["sms"] }),
+    ] {
+        let answer: serde_json::Value = app
+            .send_json(reqwest::Method::POST, "/v1/route", None, &body)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&answer)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{body}: {errors:?}");
+    }
+}

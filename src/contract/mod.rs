@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::federation::{AgencyFeed, FeedConfig};
-use crate::model::schema::{NamedSchema, schema_for};
+use crate::model::schema::{NamedSchema, response_schema_for, schema_for};
 use crate::model::{Agency, ServiceEntry};
 use crate::routing::{RouteRequest, RouteResponse};
 
@@ -33,7 +33,7 @@ pub fn published() -> Vec<NamedSchema> {
         },
         NamedSchema {
             name: "route-response",
-            schema: schema_for::<RouteResponse>(),
+            schema: response_schema_for::<RouteResponse>(),
         },
     ]
 }
