@@ -71,6 +71,11 @@ pub fn write_schemas(out: &Path) -> anyhow::Result<ExitCode> {
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         println!("wrote {}", path.display());
     }
+    let path = out.join("openapi.json");
+    let mut text = serde_json::to_string_pretty(&crate::contract::openapi::document())?;
+    text.push('\n');
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -294,6 +294,7 @@ pub fn route_of(path: &str) -> &'static str {
         ["healthz"] => "/healthz",
         ["readyz"] => "/readyz",
         ["metrics"] => "/metrics",
+        ["openapi.json"] => "/openapi.json",
         ["v1", "services"] => "/v1/services",
         ["v1", "services", _] => "/v1/services/{id}",
         ["v1", "services", _, "verify"] => "/v1/services/{id}/verify",

@@ -94,3 +94,10 @@ pub async fn audit(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, 
         &json!({ "items": records, "next_after": next_after }),
     ))
 }
+
+/// `GET /openapi.json`: the API's OpenAPI 3.1 document (also `schemas/openapi.json`).
+pub async fn openapi(_: &Ctx) -> Result<Response, ApiError> {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let document = DOCUMENT.get_or_init(contract::openapi::document);
+    Ok(json_response(StatusCode::OK, document))
+}

@@ -122,6 +122,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .then(|format, ctx: Ctx, q| async move {
             ctx.respond(federation::export(&ctx, format, q).await)
         });
+    let openapi = warp::path!("openapi.json")
+        .and(warp::get())
+        .and(c())
+        .then(|ctx: Ctx| async move { ctx.respond(meta::openapi(&ctx).await) });
     let meta_routes = healthz
         .or(readyz)
         .unify()
@@ -134,6 +138,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(changes)
         .unify()
         .or(export)
+        .unify()
+        .or(openapi)
         .unify()
         .boxed();
 

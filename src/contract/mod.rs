@@ -1,6 +1,8 @@
 //! The published contract: every JSON Schema Veiviser publishes in `schemas/` and under
 //! `/v1/schemas/{name}`, generated from the Rust types.
 
+pub mod openapi;
+
 use serde_json::Value;
 
 use crate::federation::{AgencyFeed, FeedConfig};

@@ -118,3 +118,64 @@ async fn every_catalogue_entry_round_trips_through_the_api() {
     }
     assert_eq!(checked, 38);
 }
+
+#[test]
+fn the_checked_in_openapi_document_is_what_the_code_generates() {
+    let path = repo_path("schemas/openapi.json");
+    let text =
+        std::fs::read_to_string(&path).expect("schemas/openapi.json: run `cargo run -- schema`");
+    let on_disk: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        on_disk == veiviser::contract::openapi::document(),
+        "schemas/openapi.json drifted from the code: run `cargo run -- schema` and commit"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_every_reference_resolves() {
+    let app = spawn_app().await;
+    let doc = app.get_json("/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc, veiviser::contract::openapi::document());
+    // Every $ref points at a component that exists.
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    out.push(target);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.len() > 50);
+    for target in found {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{target}"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{target} resolves"
+        );
+    }
+    // The component schemas are the published ones.
+    assert_eq!(
+        doc["components"]["schemas"]["ServiceEntry"]["properties"]["id"],
+        veiviser::contract::by_name("service-entry").unwrap()["properties"]["id"]
+    );
+    // Every route the server answers is documented.
+    for path in [
+        "/v1/services/{id}",
+        "/v1/route",
+        "/v1/changes",
+        "/v1/agencies/{id}/harvest",
+        "/v1/export/{format}",
+        "/try",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+}
