@@ -175,6 +175,9 @@ pub struct ServeArgs {
         default_value = "https://veiviser.ung.no"
     )]
     pub public_url: String,
+    /// The longest a `GET /v1/changes?wait=` request is held, in seconds (at most 60).
+    #[arg(long, env = "VEIVISER_CHANGES_MAX_WAIT_S", default_value_t = 60)]
+    pub changes_max_wait_s: u64,
     /// Run as a read-only mirror of the Veiviser at this URL: follow its change feed, serve
     /// reads and routing, refuse writes.
     #[arg(long, env = "VEIVISER_MIRROR_OF")]
@@ -264,6 +267,8 @@ pub struct Config {
     pub mirror_of: Option<url::Url>,
     /// Base of the exports' links and IRIs.
     pub public_url: String,
+    /// The longest a change-feed long poll is held.
+    pub changes_max_wait: Duration,
 }
 
 impl From<&ServeArgs> for Config {
@@ -288,6 +293,7 @@ impl From<&ServeArgs> for Config {
             },
             mirror_of: args.mirror_of.clone(),
             public_url: args.public_url.clone(),
+            changes_max_wait: Duration::from_secs(args.changes_max_wait_s.min(60)),
         }
     }
 }
@@ -322,6 +328,7 @@ impl Config {
             },
             mirror_of: None,
             public_url: "https://veiviser.ung.no".into(),
+            changes_max_wait: Duration::from_secs(60),
         }
     }
 }

@@ -71,6 +71,7 @@ impl Application {
             mirror,
             metrics,
             public_url: config.public_url.clone(),
+            changes_max_wait: config.changes_max_wait,
             started_at: Instant::now(),
         });
         Ok(Application {

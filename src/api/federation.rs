@@ -52,7 +52,11 @@ pub async fn changes(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response
     let page = ctx
         .state
         .registry
-        .changes(since, limit, Duration::from_secs(wait))
+        .changes(
+            since,
+            limit,
+            Duration::from_secs(wait).min(ctx.state.changes_max_wait),
+        )
         .await?;
     Ok(json_response(StatusCode::OK, &page))
 }

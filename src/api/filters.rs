@@ -40,6 +40,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// Base of the exports' links and IRIs.
     pub public_url: String,
+    /// The longest a change-feed long poll is held.
+    pub changes_max_wait: std::time::Duration,
     pub started_at: Instant,
 }
 

@@ -325,9 +325,9 @@ struct Op {
     errors: Vec<&'static str>,
 }
 
-fn path_param(name: &str, description: &str) -> Value {
+fn path_param(name: &str, description: &str, example: &str) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": description,
-            "schema": { "type": "string", "minLength": 1 } })
+            "schema": { "type": "string", "minLength": 1 }, "example": example })
 }
 
 fn query(name: &str, schema: Value, description: &str) -> Value {
@@ -342,8 +342,8 @@ fn header(name: &str, description: &str) -> Value {
 const JSON: &str = "application/json";
 
 fn operations() -> Vec<Op> {
-    let id = || path_param("id", "A service id (lowercase kebab-case).");
-    let agency = || path_param("id", "An agency id.");
+    let id = || path_param("id", "A service id (lowercase kebab-case).", "kirkens-sos");
+    let agency = || path_param("id", "An agency id.", "bufdir");
     let string = || json!({ "type": "string" });
     vec![
         Op {
@@ -410,10 +410,9 @@ fn operations() -> Vec<Op> {
             tag: "meta",
             summary: "A published JSON Schema",
             auth: None,
-            params: vec![path_param(
-                "name",
-                "service-entry, agency, agency-feed, feed-config, route-request or route-response",
-            )],
+            params: vec![json!({ "name": "name", "in": "path", "required": true,
+                "description": "The schema's name",
+                "schema": { "enum": COMPONENTS.map(|(file, _)| file) } })],
             body: None,
             ok: vec![("200", "The schema", Some("AnyObject"), JSON)],
             errors: vec![],
@@ -427,7 +426,7 @@ fn operations() -> Vec<Op> {
             params: vec![
                 query(
                     "after",
-                    json!({ "type": "integer", "minimum": 0 }),
+                    json!({ "type": "integer", "minimum": 0, "maximum": i64::MAX }),
                     "Records after this sequence number",
                 ),
                 query(
@@ -791,7 +790,7 @@ fn operations() -> Vec<Op> {
             params: vec![
                 query(
                     "since",
-                    json!({ "type": "integer", "minimum": 0 }),
+                    json!({ "type": "integer", "minimum": 0, "maximum": i64::MAX }),
                     "Changes after this sequence number",
                 ),
                 query(
@@ -926,16 +925,45 @@ fn paths() -> Value {
             None => operation["security"] = json!([]),
         }
         if let Some(body) = op.body {
-            operation["requestBody"] = json!({
-                "required": true,
-                "content": { JSON: { "schema": schema_ref(body) } },
-            });
+            let mut media = json!({ "schema": schema_ref(body) });
+            if let Some(example) = example_of(body) {
+                media["example"] = example;
+            }
+            operation["requestBody"] = json!({ "required": true, "content": { JSON: media } });
         }
         paths
             .entry(op.path.to_string())
             .or_insert_with(|| json!({}))[op.method] = operation;
     }
     Value::Object(paths)
+}
+
+/// A valid request body, to show and to start testing from.
+fn example_of(component: &str) -> Option<Value> {
+    Some(match component {
+        "ServiceEntry" => json!({
+            "id": "hfu-eksempel",
+            "agency": "bufdir",
+            "name": { "nb": "Helsestasjon for ungdom, eksempel", "en": "Youth health clinic, example" },
+            "summary": { "nb": "Gratis helsehjelp for ungdom, uten timebestilling." },
+            "topics": ["psykisk-helse", "prevensjon"],
+            "audience": { "min_age": 13, "max_age": 24 },
+            "coverage": { "scope": "areas", "municipalities": ["4601"] },
+            "channels": [{ "kind": "phone", "address": "55 56 11 11",
+                           "hours": { "weekly": [{ "days": ["mon", "wed"], "opens": "14:00", "closes": "18:00" }] } }],
+            "urgency": "ordinary"
+        }),
+        "RouteRequest" => {
+            json!({ "q": "jeg blir mobbet på skolen", "age": 14, "municipality": "4601" })
+        }
+        "Agency" => {
+            json!({ "id": "eksempel-kommune", "name": "Eksempel kommune", "org_number": "986128433" })
+        }
+        "FeedConfig" => {
+            json!({ "url": "https://eksempel.kommune.no/veiviser-feed.json", "schedule": "0 15 * * * *" })
+        }
+        _ => return None,
+    })
 }
 
 fn describe_status(status: &str) -> &'static str {
