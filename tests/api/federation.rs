@@ -702,3 +702,21 @@ async fn a_mirror_killed_mid_stream_resumes_without_loss_or_duplicates() {
     assert_eq!(mirrored, feed(primary_url.clone()).await);
     mirror.terminate();
 }
+
+#[tokio::test]
+async fn the_largest_documented_since_is_accepted() {
+    // schemathesis found `since` above u64 rejected while the document allowed any integer;
+    // the document now says where the range ends, and the end itself is accepted.
+    let app = spawn_app().await;
+    let page = app.get_json("/v1/changes?since=9223372036854775807").await;
+    assert_eq!(page["changes"], json!([]));
+    let doc = app.get_json("/openapi.json").await;
+    let since = doc["paths"]["/v1/changes"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "since")
+        .unwrap()
+        .clone();
+    assert_eq!(since["schema"]["maximum"], json!(i64::MAX));
+}

@@ -136,6 +136,16 @@ function percent(share) {
   return share == null ? "–" : `${(share * 100).toFixed(share === 1 ? 0 : 1)} %`;
 }
 
+/// A share of probes that found the service up, as a bar with its number beside it.
+function uptimeBar(share, width = 60) {
+  if (share == null) return "–";
+  const filled = Math.round(share * width);
+  const label = `${percent(share)}`;
+  return `<svg class="spark" role="img" aria-label="${escapeHtml(label)}" width="${width}" height="10" viewBox="0 0 ${width} 10">`
+    + `<rect x="0" y="0" width="${width}" height="10" fill="#e3e7eb"/>`
+    + `<rect x="0" y="0" width="${filled}" height="10" fill="${share >= 0.99 ? "#1d6b32" : share >= 0.9 ? "#8a5300" : "#a4161a"}"/></svg> ${escapeHtml(label)}`;
+}
+
 /// Latency of recent probes as a small line; failed probes are crosses on the baseline.
 function sparkline(points, width = 140, height = 32) {
   if (!points || points.length === 0) {

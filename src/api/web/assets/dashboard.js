@@ -14,7 +14,7 @@ function checksTable(checks, id) {
       <td>${stateBadge(c.state)}</td>
       <td><time datetime="${escapeHtml(c.since)}">${escapeHtml(formatTime(c.since))}</time></td>
       <td>${escapeHtml(c.last_error || "")}</td>
-      <td>${percent(c.uptime_24h)} / ${percent(c.uptime_7d)}</td>
+      <td>${uptimeBar(c.uptime_24h)}<br>${uptimeBar(c.uptime_7d)}</td>
       <td>${sparkline(c.recent)}</td>
     </tr>`).join("");
   return `<table id="${id}-table"><thead><tr>
