@@ -11,6 +11,14 @@ function text(map) {
   return map[lang] || map.nb || Object.values(map)[0] || "";
 }
 
+function ages(audience) {
+  const { min_age: min, max_age: max } = audience || {};
+  if (min != null && max != null) return t("service.years", { min, max });
+  if (min != null) return t("service.from", { min });
+  if (max != null) return t("service.to", { max });
+  return t("service.all_ages");
+}
+
 function hoursText(hours) {
   if (!hours) return t("open.unknown");
   if (hours.always_open) return t("hours.always");
@@ -39,10 +47,10 @@ function render() {
   const facts = [
     [t("service.agency"), entry.agency + (entry.provider ? ` (${entry.provider.name})` : "")],
     [t("service.topics"), entry.topics.map((id) => text(labels.get(id)) || id).join(", ")],
-    [t("service.audience"), t("service.years", { min: entry.audience.min_age ?? 0, max: entry.audience.max_age ?? "" })],
+    [t("service.audience"), ages(entry.audience)],
     [t("service.coverage"), coverage],
-    [t("service.urgency"), entry.urgency],
-    [t("service.status"), entry.status],
+    [t("service.urgency"), t("urgency_word." + entry.urgency)],
+    [t("service.status"), t("status." + entry.status)],
     [t("service.verified"), entry.last_verified_at ? formatTime(entry.last_verified_at) : t("service.never")],
   ];
   document.getElementById("facts").innerHTML = facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("");
