@@ -90,6 +90,19 @@ struct Inner {
     counters: BTreeMap<(&'static str, &'static str), BTreeMap<String, u64>>,
 }
 
+impl Inner {
+    fn bump(&mut self, name: &'static str, label: &'static str, value: &str) {
+        let values = self.counters.entry((name, label)).or_default();
+        match values.get_mut(value) {
+            Some(n) => *n += 1,
+            // Only a new label value costs an allocation.
+            None => {
+                values.insert(value.to_string(), 1);
+            }
+        }
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
@@ -162,16 +175,34 @@ impl Metrics {
         *self.lock().alerts.entry(outcome).or_default() += 1;
     }
 
+    /// Counts one routing answer: crisis or not, each topic understood, matched or not;
+    /// under one lock, as the front door asks often.
+    pub fn route_answered<'a>(
+        &self,
+        crisis: bool,
+        topics: impl Iterator<Item = &'a str>,
+        matched: bool,
+    ) {
+        let inner = &mut *self.lock();
+        let mut bump = |name, label, value: &str| inner.bump(name, label, value);
+        bump(
+            "veiviser_route_requests_total",
+            "crisis",
+            if crisis { "true" } else { "false" },
+        );
+        for topic in topics {
+            bump("veiviser_route_topics_total", "topic", topic);
+        }
+        bump(
+            "veiviser_route_outcomes_total",
+            "outcome",
+            if matched { "matched" } else { "no_match" },
+        );
+    }
+
     /// Adds one to `name{label="value"}`.
     pub fn count(&self, name: &'static str, label: &'static str, value: &str) {
-        let mut inner = self.lock();
-        let values = inner.counters.entry((name, label)).or_default();
-        match values.get_mut(value) {
-            Some(n) => *n += 1,
-            None => {
-                values.insert(value.to_string(), 1);
-            }
-        }
+        self.lock().bump(name, label, value);
     }
 
     /// Everything in the Prometheus text exposition format.
@@ -288,8 +319,17 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 
 /// The route template of a request path, so that metrics are per route, not per id.
 pub fn route_of(path: &str) -> &'static str {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
+    // At most six segments are looked at; longer paths are "other" anyway.
+    let mut segments = [""; 6];
+    let mut count = 0;
+    for segment in path.trim_matches('/').split('/') {
+        if count == segments.len() {
+            return "other";
+        }
+        segments[count] = segment;
+        count += 1;
+    }
+    match &segments[..count] {
         [""] => "/",
         ["healthz"] => "/healthz",
         ["readyz"] => "/readyz",

@@ -42,6 +42,7 @@ use filters::{Ctx, ctx, json_body, query_pairs};
 /// Every route of the API, with access logging and problem+json for warp's rejections.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let metrics = state.metrics.clone();
+    let is_mirror = state.mirror.is_some();
     let c = move || ctx(state.clone());
 
     let healthz = warp::path!("healthz")
@@ -298,10 +299,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .boxed();
 
-    read_only_guard
+    // The front door's route first: it is the one asked most.
+    let api = health_routes
         .or(meta_routes)
-        .unify()
-        .or(health_routes)
         .unify()
         .or(service_routes)
         .unify()
@@ -311,7 +311,13 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(web_routes)
         .unify()
-        .recover(error::handle_rejection)
+        .boxed();
+    let api = if is_mirror {
+        read_only_guard.or(api).unify().boxed()
+    } else {
+        api
+    };
+    api.recover(error::handle_rejection)
         .unify()
         .with(warp::log::custom(move |info| access_log(&metrics, info)))
         .map(warp::Reply::into_response)

@@ -26,18 +26,11 @@ fn answer(ctx: &Ctx, doc: &Value) -> Result<Response, ApiError> {
     let router = &ctx.state.router;
     let request = router.parse_request(doc).map_err(ApiError::Invalid)?;
     let response = router.route(&request, &ctx.state.checker.snapshot(), Utc::now());
-    let metrics = &ctx.state.metrics;
-    let crisis = if response.crisis { "true" } else { "false" };
-    metrics.count("veiviser_route_requests_total", "crisis", crisis);
-    for topic in &response.topics {
-        metrics.count("veiviser_route_topics_total", "topic", &topic.id);
-    }
-    let outcome = if response.results.is_empty() {
-        "no_match"
-    } else {
-        "matched"
-    };
-    metrics.count("veiviser_route_outcomes_total", "outcome", outcome);
+    ctx.state.metrics.route_answered(
+        response.crisis,
+        response.topics.iter().map(|t| t.id.as_str()),
+        !response.results.is_empty(),
+    );
     let mut reply = json_response(StatusCode::OK, &response);
     // An answer about a young person's question is nobody else's to keep.
     reply
