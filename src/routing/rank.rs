@@ -34,15 +34,20 @@ pub fn understand(index: &RouterIndex, request: &RouteRequest) -> Understanding 
     let mut understanding = Understanding::default();
     let mut acute = false;
     if let Some(q) = &request.q {
-        let stems = index.analyzer.stems(q);
-        let expanded: Vec<Vec<(String, bool)>> =
-            stems.iter().map(|s| index.vocabulary.expand(s)).collect();
+        let words = index.analyzer.words(q);
+        let stops: Vec<bool> = words.iter().map(|(_, stop)| *stop).collect();
+        let expanded: Vec<Vec<(String, bool)>> = words
+            .iter()
+            .map(|(stem, _)| index.vocabulary.expand(stem))
+            .collect();
         // Every phrase match as (start, end, phrase, fuzzy).
         let mut found = Vec::new();
         for start in 0..expanded.len() {
             for (first, fuzzy_first) in &expanded[start] {
                 for phrase in index.phrases.get(first).into_iter().flatten() {
-                    if let Some((end, fuzzy_rest)) = matches_at(&expanded, start, &phrase.stems) {
+                    if let Some((end, fuzzy_rest)) =
+                        matches_at(&expanded, &stops, start, &phrase.stems)
+                    {
                         found.push((start, end, phrase, *fuzzy_first || fuzzy_rest));
                     }
                 }
@@ -73,17 +78,14 @@ pub fn understand(index: &RouterIndex, request: &RouteRequest) -> Understanding 
                 slot.1.push(phrase.text.clone());
             }
         }
-        acute = index
-            .acute_signals
-            .iter()
-            .any(|signal| (0..expanded.len()).any(|i| matches_at(&expanded, i, signal).is_some()));
+        acute = index.acute_signals.iter().any(|signal| {
+            (0..expanded.len()).any(|i| matches_at(&expanded, &stops, i, signal).is_some())
+        });
         understanding.query = expanded
             .into_iter()
-            .filter(|alternatives| {
-                !alternatives
-                    .first()
-                    .is_some_and(|(s, _)| super::text::is_stopword(s))
-            })
+            .zip(&stops)
+            .filter(|(_, stop)| !**stop)
+            .map(|(alternatives, _)| alternatives)
             .collect();
     }
     for id in &request.topics {
@@ -104,6 +106,7 @@ pub fn understand(index: &RouterIndex, request: &RouteRequest) -> Understanding 
 /// a forgiven typo.
 fn matches_at(
     query: &[Vec<(String, bool)>],
+    stops: &[bool],
     start: usize,
     phrase: &[String],
 ) -> Option<(usize, bool)> {
@@ -113,12 +116,7 @@ fn matches_at(
         let hit = |p: usize| query.get(p)?.iter().find(|(s, _)| s == stem);
         let found = match hit(position) {
             Some(found) => found,
-            None if offset > 0
-                && query
-                    .get(position)?
-                    .first()
-                    .is_some_and(|(s, _)| super::text::is_stopword(s)) =>
-            {
+            None if offset > 0 && stops.get(position).copied().unwrap_or(false) => {
                 position += 1;
                 hit(position)?
             }

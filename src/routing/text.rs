@@ -141,6 +141,17 @@ impl Analyzer {
             .collect()
     }
 
+    /// Stems of `text` in order, each with whether the word was a stopword — judged on the
+    /// word itself, since a stopword's stem need not be one ("hadde" → "hadd").
+    pub fn words(&self, text: &str) -> Vec<(String, bool)> {
+        tokens(text)
+            .map(|token| {
+                let stop = is_stopword(&token);
+                (self.stemmer.stem(&token).into_owned(), stop)
+            })
+            .collect()
+    }
+
     /// Stems of `text` without stopwords, for relevance scoring.
     pub fn content_stems(&self, text: &str) -> Vec<String> {
         tokens(text)
@@ -277,6 +288,19 @@ mod tests {
         assert_eq!(a.stems("så"), a.stems("saa"));
         // Composed and decomposed å are one.
         assert_eq!(fold("pa\u{30a}"), fold("på"));
+    }
+
+    #[test]
+    fn stopwords_are_judged_before_stemming() {
+        let a = Analyzer::default();
+        // "hadde" stems to "hadd", which is no stopword; the word itself is one.
+        let words = a.words("jeg hadde vondt");
+        let flags: Vec<bool> = words.iter().map(|(_, stop)| *stop).collect();
+        assert_eq!(flags, [true, true, false]);
+        assert!(
+            !is_stopword(&words[1].0),
+            "the stem alone would not be caught"
+        );
     }
 
     #[test]
