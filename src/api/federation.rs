@@ -82,6 +82,19 @@ pub async fn put_feed(
     Ok(json_response(StatusCode::OK, &config))
 }
 
+/// `DELETE /v1/agencies/{id}/feed` (that agency or the operator): stop harvesting; the
+/// entries stay.
+pub async fn delete_feed(ctx: &Ctx, agency: String) -> Result<Response, ApiError> {
+    let principal = ctx.principal()?;
+    let harvester = harvester(ctx)?;
+    ctx.state.registry.remove_feed(&principal, &agency).await?;
+    harvester.unschedule(&agency).await.map_err(harvest_error)?;
+    tracing::info!(agency, "feed removed");
+    let mut response = Response::new(Default::default());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
+}
+
 /// `GET /v1/agencies/{id}/feed` (that agency or the operator).
 pub async fn get_feed(ctx: &Ctx, agency: String) -> Result<Response, ApiError> {
     let registry = &ctx.state.registry;

@@ -226,6 +226,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(c())
         .then(|id, ctx: Ctx| async move { ctx.respond(federation::get_feed(&ctx, id).await) });
+    let feed_delete = warp::path!("v1" / "agencies" / String / "feed")
+        .and(warp::delete())
+        .and(c())
+        .then(|id, ctx: Ctx| async move { ctx.respond(federation::delete_feed(&ctx, id).await) });
     let harvest_get =
         warp::path!("v1" / "agencies" / String / "harvest")
             .and(warp::get())
@@ -240,6 +244,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .then(|id, ctx: Ctx| async move { ctx.respond(federation::harvest_now(&ctx, id).await) });
     let feed_routes = feed_put
         .or(feed_get)
+        .unify()
+        .or(feed_delete)
         .unify()
         .or(harvest_get)
         .unify()

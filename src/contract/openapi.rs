@@ -753,6 +753,17 @@ fn operations() -> Vec<Op> {
             errors: vec![],
         },
         Op {
+            method: "delete",
+            path: "/v1/agencies/{id}/feed",
+            tag: "federation",
+            summary: "Stop harvesting the agency's feed (its entries stay)",
+            auth: Some(true),
+            params: vec![agency()],
+            body: None,
+            ok: vec![("204", "Removed", None, JSON)],
+            errors: vec![],
+        },
+        Op {
             method: "get",
             path: "/v1/agencies/{id}/harvest",
             tag: "federation",

@@ -172,6 +172,16 @@ impl Harvester {
         Ok(())
     }
 
+    /// Stops `agency`'s scheduled harvests.
+    pub async fn unschedule(&self, agency: &str) -> Result<(), HarvestError> {
+        let guard = self.inner.scheduler.lock().await;
+        let job = self.inner.jobs.lock().expect("jobs lock").remove(agency);
+        if let (Some(scheduler), Some(job)) = (guard.as_ref(), job) {
+            scheduler.remove(&job).await?;
+        }
+        Ok(())
+    }
+
     /// Whether a scheduled harvest of `agency` may run now (and if so, notes that it does).
     fn due(&self, agency: &str) -> bool {
         let mut last = self.inner.last_scheduled.lock().expect("schedule lock");

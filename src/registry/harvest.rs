@@ -53,6 +53,16 @@ impl Registry {
         Ok(config)
     }
 
+    /// Stops harvesting `agency`'s feed. Its entries stay as they are, and the runs stay
+    /// for the record; a feed registered later starts afresh.
+    pub async fn remove_feed(&self, principal: &Principal, agency: &str) -> Result<()> {
+        self.feed_access(principal, agency)?;
+        self.feed(agency)?;
+        self.store.put_feed(agency, &FeedRecord::default())?;
+        self.store.durable().await?;
+        Ok(())
+    }
+
     /// `agency`'s feed configuration.
     pub fn feed(&self, agency: &str) -> Result<FeedConfig> {
         self.require_agency_exists(agency)?;

@@ -322,6 +322,40 @@ async fn feeds_are_harvested_on_their_schedule() {
         runs["runs"].as_array().unwrap().last().unwrap()["trigger"],
         "schedule"
     );
+
+    // Once the feed is removed, the schedule stops.
+    let path = format!("/v1/agencies/{AGENCY}/feed");
+    let response = app
+        .request(Method::DELETE, &path, Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let harvest_path = format!("/v1/agencies/{AGENCY}/harvest");
+    let runs_now = || async {
+        app.request(Method::GET, &harvest_path, Some(&token))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let before = runs_now().await["runs"].as_array().unwrap().len();
+    let fetched = feed.requests().len();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        feed.requests().len(),
+        fetched,
+        "the feed was fetched after removal"
+    );
+    let after = runs_now().await;
+    assert_eq!(
+        after["runs"].as_array().unwrap().len(),
+        before,
+        "no harvest after removal"
+    );
+    assert!(after["feed"].is_null());
 }
 
 #[tokio::test]
@@ -379,6 +413,36 @@ async fn feed_registration_is_validated_and_limited_to_the_agency_and_the_operat
         .await
         .unwrap();
     assert_eq!(stored, good);
+
+    // Stopping the harvests: the configuration goes, a harvest has nothing to fetch.
+    let response = app
+        .request(Method::DELETE, &path, Some(&other))
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::FORBIDDEN).await;
+    let response = app
+        .request(Method::DELETE, &path, Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = app
+        .request(Method::GET, &path, Some(&token))
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::NOT_FOUND).await;
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/v1/agencies/{AGENCY}/harvest"),
+            Some(&token),
+        )
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::NOT_FOUND).await;
 }
 
 #[tokio::test]
