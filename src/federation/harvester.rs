@@ -17,7 +17,7 @@ use super::feed::{
     FeedConfig, FeedRecord, HarvestCounts, HarvestOutcome, HarvestRun, HarvestTrigger, RUNS_KEPT,
 };
 use crate::health::NetworkPolicy;
-use crate::health::outbound::{guarded_client, send_checked};
+use crate::health::outbound::{Purpose, guarded_client, send_checked};
 use crate::registry::{Registry, RegistryError};
 
 /// How harvests behave.
@@ -102,7 +102,7 @@ impl Harvester {
         Ok(Harvester {
             inner: Arc::new(Inner {
                 registry,
-                client: guarded_client(policy.clone())?,
+                client: guarded_client(policy.clone(), Purpose::Harvest)?,
                 policy,
                 settings,
                 running: Mutex::new(HashSet::new()),

@@ -14,7 +14,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use super::alerts::{AlertEvent, AlertQueue};
-use super::outbound::{guarded_client, probe};
+use super::outbound::{Purpose, guarded_client, probe};
 use super::policy::NetworkPolicy;
 use super::state::{CheckRecord, CheckState, ProbeResult, Transition};
 use super::{HealthError, HealthSettings, HealthSnapshot};
@@ -84,8 +84,8 @@ impl Checker {
         metrics: Arc<Metrics>,
     ) -> Result<Self, HealthError> {
         let policy = Arc::new(settings.policy.clone());
-        let client =
-            guarded_client(policy.clone()).map_err(|e| HealthError::Client(e.to_string()))?;
+        let client = guarded_client(policy.clone(), Purpose::HealthCheck)
+            .map_err(|e| HealthError::Client(e.to_string()))?;
         let alerts = AlertQueue::start(
             client.clone(),
             policy.clone(),

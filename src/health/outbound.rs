@@ -27,8 +27,17 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// What an outbound request is for, said in its User-Agent so that agencies can tell.
+#[derive(Debug, Clone, Copy)]
+pub enum Purpose {
+    /// Health probes and alert webhooks.
+    HealthCheck,
+    /// Fetching an agency's feed.
+    Harvest,
+}
+
 /// A client that only reaches what `policy` allows.
-pub fn guarded_client(policy: Arc<NetworkPolicy>) -> reqwest::Result<Client> {
+pub fn guarded_client(policy: Arc<NetworkPolicy>, purpose: Purpose) -> reqwest::Result<Client> {
     install_crypto_provider();
     let redirect_policy = {
         let policy = policy.clone();
@@ -43,11 +52,18 @@ pub fn guarded_client(policy: Arc<NetworkPolicy>) -> reqwest::Result<Client> {
         })
     };
     Client::builder()
-        .user_agent(concat!(
-            "Veiviser/",
-            env!("CARGO_PKG_VERSION"),
-            " (+https://veiviser.ung.no; service health check)"
-        ))
+        .user_agent(match purpose {
+            Purpose::HealthCheck => concat!(
+                "Veiviser/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://veiviser.ung.no; service health check)"
+            ),
+            Purpose::Harvest => concat!(
+                "Veiviser/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://veiviser.ung.no; feed harvester)"
+            ),
+        })
         .no_proxy()
         .redirect(redirect_policy)
         .dns_resolver(PolicyResolver { policy })

@@ -88,6 +88,12 @@ async fn a_valid_feed_is_harvested_and_an_unchanged_one_changes_nothing() {
     assert_eq!(counts(&run), [3, 0, 0, 0, 0, 0]);
     let stored = app.get_json("/v1/services/feed-b").await;
     assert_eq!(stored["agency"], AGENCY);
+    // The agency can tell who is fetching.
+    assert!(
+        feed.user_agents()[0].contains("feed harvester"),
+        "{:?}",
+        feed.user_agents()
+    );
     assert_eq!(stored["name"]["nb"], "B");
 
     let run = harvest(&app, &token).await;

@@ -21,17 +21,22 @@ pub struct FeedServer {
     feed: Arc<Mutex<Feed>>,
     /// The If-None-Match header of each request, in order.
     seen: Arc<Mutex<Vec<Option<String>>>>,
+    /// The User-Agent of each request, in order.
+    agents: Arc<Mutex<Vec<String>>>,
 }
 
 impl FeedServer {
     pub async fn spawn(feed: Feed) -> FeedServer {
         let feed = Arc::new(Mutex::new(feed));
         let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
-        let (state, log) = (feed.clone(), seen.clone());
+        let agents: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (state, log, agent_log) = (feed.clone(), seen.clone(), agents.clone());
         let route = warp::path!("feed.json")
             .and(warp::header::optional::<String>("if-none-match"))
-            .map(move |inm: Option<String>| {
+            .and(warp::header::optional::<String>("user-agent"))
+            .map(move |inm: Option<String>, agent: Option<String>| {
                 log.lock().unwrap().push(inm.clone());
+                agent_log.lock().unwrap().push(agent.unwrap_or_default());
                 let answer = state.lock().unwrap().clone();
                 let builder = Response::builder().header("content-type", "application/json");
                 match answer {
@@ -67,7 +72,12 @@ impl FeedServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(warp::serve(route).incoming(listener).run());
-        FeedServer { port, feed, seen }
+        FeedServer {
+            port,
+            feed,
+            seen,
+            agents,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -76,6 +86,10 @@ impl FeedServer {
 
     pub fn set(&self, feed: Feed) {
         *self.feed.lock().unwrap() = feed;
+    }
+
+    pub fn user_agents(&self) -> Vec<String> {
+        self.agents.lock().unwrap().clone()
     }
 
     pub fn requests(&self) -> Vec<Option<String>> {
