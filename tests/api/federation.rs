@@ -695,7 +695,12 @@ async fn a_mirror_killed_mid_stream_resumes_without_loss_or_duplicates() {
     }
     // It has applied some of them, not all.
     let first_url = format!("http://{}/readyz", mirror.addr);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let position = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the mirror never got going"
+        );
         let ready: Value = reqwest::get(&first_url)
             .await
             .unwrap()
