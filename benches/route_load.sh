@@ -56,8 +56,15 @@ http {
 }
 CONF
 mkdir -p "$work/tmp"
+# nginx's workers run as www-data; mktemp's directory is root's alone (0700).
+chmod 755 "$work" "$work/www"
+chmod 644 "$work/www/route.json"
 nginx -c "$work/nginx.conf"
 for _ in $(seq 50); do curl -sf http://127.0.0.1:$nginx_port/route.json >/dev/null && break; sleep 0.1; done
+# The comparison only means something if nginx serves the very same bytes.
+curl -sf http://127.0.0.1:$nginx_port/route.json | cmp -s - "$work/www/route.json" || {
+  echo "nginx does not serve the answer file:"; tail -5 "$work/nginx-error.log"; exit 1
+}
 
 cat >"$work/post.lua" <<LUA
 wrk.method = "POST"
@@ -65,8 +72,14 @@ wrk.body   = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
+# wrk counts an error page as a request like any other: any non-2xx answer fails the run.
 summary() {
-  awk '/Requests\/sec/ {rps=$2} / 99%/ {p99=$2} END {printf "%s requests/s, p99 %s\n", rps, p99}'
+  awk '/Requests\/sec/ {rps=$2} / 99%/ {p99=$2} /Non-2xx/ {bad=$NF}
+       /Socket errors/ {errors=$0}
+       END {
+         if (bad > 0) { print "non-2xx answers: " bad > "/dev/stderr"; exit 1 }
+         printf "%s requests/s, p99 %s%s\n", rps, p99, errors ? " (" errors ")" : ""
+       }'
 }
 echo "answer size: $size bytes; wrk -t2 -c$connections -d${seconds}s on 2 cores shared with the servers"
 veiviser=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" \
