@@ -2,7 +2,7 @@
 //! New Year's Day, Maundy Thursday, Good Friday, Easter Sunday and Monday, 1 May, 17 May,
 //! Ascension Day, Whit Sunday and Monday, Christmas Day and Boxing Day.
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 
 /// Easter Sunday of `year` (Gregorian; the anonymous "Meeus/Jones/Butcher" algorithm).
 pub fn easter_sunday(year: i32) -> Option<NaiveDate> {
@@ -31,20 +31,17 @@ pub fn is_public_holiday(date: NaiveDate) -> bool {
     ) {
         return true;
     }
+    // The Easter-based holidays fall between 19 March and 14 June; most days of the year
+    // need no Easter computed.
+    if !(3..=6).contains(&date.month()) {
+        return false;
+    }
     let Some(easter) = easter_sunday(date.year()) else {
         return false;
     };
-    let offset = |days: i64| {
-        if days < 0 {
-            easter.checked_sub_days(Days::new(days.unsigned_abs()))
-        } else {
-            easter.checked_add_days(Days::new(days as u64))
-        }
-    };
     // Maundy Thursday, Good Friday, Easter Sunday and Monday, Ascension, Whit Sunday and Monday.
-    [-3, -2, 0, 1, 39, 49, 50]
-        .into_iter()
-        .any(|days| offset(days) == Some(date))
+    let days_after_easter = date.ordinal() as i32 - easter.ordinal() as i32;
+    matches!(days_after_easter, -3 | -2 | 0 | 1 | 39 | 49 | 50)
 }
 
 #[cfg(test)]
@@ -90,6 +87,24 @@ mod tests {
             "2026-11-23",
         ] {
             assert!(!is_public_holiday(date(ordinary)), "{ordinary}");
+        }
+    }
+
+    #[test]
+    fn every_day_of_three_centuries_agrees_with_easter_arithmetic() {
+        use chrono::Days;
+        for year in 1900..2200 {
+            let easter = easter_sunday(year).unwrap();
+            let mut expected: Vec<NaiveDate> = [(1, 1), (5, 1), (5, 17), (12, 25), (12, 26)]
+                .into_iter()
+                .map(|(m, d)| NaiveDate::from_ymd_opt(year, m, d).unwrap())
+                .collect();
+            expected.extend([easter - Days::new(3), easter - Days::new(2), easter]);
+            expected.extend([1, 39, 49, 50].map(|n| easter + Days::new(n)));
+            let first = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+            for day in first.iter_days().take_while(|d| d.year() == year) {
+                assert_eq!(is_public_holiday(day), expected.contains(&day), "{day}");
+            }
         }
     }
 }
