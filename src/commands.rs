@@ -172,7 +172,8 @@ pub fn route(args: &RouteArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let answer = router.route(&request, &HealthSnapshot::default(), chrono::Utc::now());
+    let index = router.index();
+    let answer = index.route(&request, &HealthSnapshot::default(), chrono::Utc::now());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(ExitCode::SUCCESS);

@@ -4,12 +4,11 @@
 
 use chrono::Utc;
 use serde_json::{Map, Value};
-use warp::http::{HeaderValue, StatusCode, header};
+use warp::http::{HeaderValue, header};
 use warp::reply::Response;
 
 use super::error::ApiError;
 use super::filters::Ctx;
-use super::json_response;
 
 /// `POST /v1/route` with a JSON body.
 pub async fn post(ctx: &Ctx, body: Result<Value, ApiError>) -> Result<Response, ApiError> {
@@ -25,17 +24,21 @@ pub async fn get(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, Ap
 fn answer(ctx: &Ctx, doc: &Value) -> Result<Response, ApiError> {
     let router = &ctx.state.router;
     let request = router.parse_request(doc).map_err(ApiError::Invalid)?;
-    let response = router.route(&request, &ctx.state.checker.snapshot(), Utc::now());
+    let index = router.index();
+    let response = index.route(&request, &ctx.state.checker.snapshot(), Utc::now());
     ctx.state.metrics.route_answered(
         response.crisis,
-        response.topics.iter().map(|t| t.id.as_str()),
+        response.topics.iter().map(|t| t.id.as_ref()),
         !response.results.is_empty(),
     );
-    let mut reply = json_response(StatusCode::OK, &response);
+    let mut reply = Response::new(response.to_json().into());
+    let headers = reply.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     // An answer about a young person's question is nobody else's to keep.
-    reply
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(reply)
 }
 

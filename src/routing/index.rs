@@ -2,9 +2,17 @@
 //! phrases as stems, every active entry's text as BM25 postings, and what the filters need.
 //! A request reads one `Arc` of it and touches no storage.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// Lookups only, on maps built from the catalogue: a fast hasher, no flooding to fear.
+use foldhash::{HashMap, HashMapExt};
+
+use chrono::{DateTime, Utc};
 
 use super::text::{Analyzer, Vocabulary};
+use super::{RouteRequest, RouteResponse};
+use crate::health::HealthSnapshot;
+use crate::model::entry::ChannelKind;
 use crate::model::reference::Taxonomy;
 use crate::model::{ServiceEntry, Status};
 
@@ -14,6 +22,8 @@ pub struct Phrase {
     pub stems: Vec<String>,
     /// The phrase as the taxonomy writes it, reported as what matched.
     pub text: String,
+    /// `text` in lower case: a label that repeats a keyword counts once.
+    pub lowercase: String,
     pub topic: usize,
 }
 
@@ -28,6 +38,22 @@ pub struct TopicInfo {
     pub route_first: Vec<String>,
     /// Positions of the `route_first` entries that are in the index, in curated order.
     pub route_first_positions: Vec<u32>,
+    /// The reasons this topic gives, written once: `topic:<id>`, `topic_related:<id>`,
+    /// `route_first:<id>`.
+    pub reason_exact: String,
+    pub reason_related: String,
+    pub reason_route_first: String,
+}
+
+/// The reasons a kind of channel gives, written once.
+#[derive(Debug)]
+pub struct KindReasons {
+    /// `open_now:<kind>`
+    pub open_now: String,
+    /// `health_critical:<kind>`
+    pub health_critical: String,
+    /// `channel:<kind>`
+    pub channel: String,
 }
 
 /// An active entry with what ranking needs precomputed.
@@ -62,6 +88,8 @@ pub struct RouterIndex {
     pub fallback: Option<usize>,
     /// Topic id → entries tagged with it.
     by_topic: HashMap<String, Vec<u32>>,
+    /// By `ChannelKind as usize`.
+    kind_reasons: Vec<KindReasons>,
 }
 
 impl std::fmt::Debug for Analyzer {
@@ -90,6 +118,9 @@ impl RouterIndex {
                 crisis: topic.possible_acute_crisis,
                 route_first: topic.route_first.clone(),
                 route_first_positions: Vec::new(),
+                reason_exact: format!("topic:{}", topic.id),
+                reason_related: format!("topic_related:{}", topic.id),
+                reason_route_first: format!("route_first:{}", topic.id),
             });
             let words = topic
                 .keywords_nb
@@ -113,6 +144,7 @@ impl RouterIndex {
                 phrases.entry(first).or_default().push(Phrase {
                     stems,
                     text: text.clone(),
+                    lowercase: text.to_lowercase(),
                     topic: index,
                 });
             }
@@ -208,7 +240,30 @@ impl RouterIndex {
             average_length,
             fallback,
             by_topic,
+            kind_reasons: ChannelKind::ALL
+                .iter()
+                .map(|kind| KindReasons {
+                    open_now: format!("open_now:{}", kind.as_str()),
+                    health_critical: format!("health_critical:{}", kind.as_str()),
+                    channel: format!("channel:{}", kind.as_str()),
+                })
+                .collect(),
         }
+    }
+
+    /// Answers a request from this snapshot of the catalogue, with `health` as it is now.
+    pub fn route(
+        &self,
+        request: &RouteRequest,
+        health: &HealthSnapshot,
+        now: DateTime<Utc>,
+    ) -> RouteResponse<'_> {
+        super::rank::route(self, request, health, now)
+    }
+
+    /// The reasons a kind of channel gives.
+    pub fn kind_reasons(&self, kind: ChannelKind) -> &KindReasons {
+        &self.kind_reasons[kind as usize]
     }
 
     /// BM25 scores of the entries that share a stem with the query.
@@ -219,12 +274,14 @@ impl RouterIndex {
             touched: Vec::new(),
             best: 0.0,
         };
-        let mut seen = std::collections::HashSet::new();
+        // A question has a handful of stems: a list beats a set.
+        let mut seen: Vec<&str> = Vec::new();
         for alternatives in query {
             for (stem, fuzzy) in alternatives {
-                if !seen.insert(stem.as_str()) {
+                if seen.contains(&stem.as_str()) {
                     continue;
                 }
+                seen.push(stem);
                 let Some(postings) = self.postings.get(stem) else {
                     continue;
                 };

@@ -10,7 +10,9 @@
 pub mod index;
 pub mod rank;
 pub mod text;
+mod wire;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::health::HealthSnapshot;
 use crate::model::entry::{ChannelKind, Urgency};
 use crate::model::reference::Reference;
 use crate::model::schema::schema_for;
@@ -67,7 +68,11 @@ pub struct RouteRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anonymous: Option<bool>,
     /// The time to answer for (RFC 3339); now when left out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "wire::optional_rfc3339"
+    )]
     pub at: Option<DateTime<Utc>>,
     /// How many results, 1–20 (5 when left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,60 +80,65 @@ pub struct RouteRequest {
     pub limit: Option<u8>,
 }
 
+// Its texts borrow from the index they were chosen from, so that an answer copies nothing
+// on its way to the wire.
 /// The router's answer.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct RouteResponse {
+pub struct RouteResponse<'a> {
     /// The question signals danger: emergency and crisis services that can be reached now
     /// come first.
     pub crisis: bool,
     /// The topics understood, each with what matched it.
-    pub topics: Vec<UnderstoodTopic>,
+    pub topics: Vec<UnderstoodTopic<'a>>,
     /// Ranked results, best first.
-    pub results: Vec<RouteResult>,
+    pub results: Vec<RouteResult<'a>>,
     /// The general service, when nothing matched.
-    pub fallback: Option<RouteResult>,
+    pub fallback: Option<RouteResult<'a>>,
     /// The time the answer is for.
+    #[serde(serialize_with = "wire::timestamp")]
     pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct UnderstoodTopic {
-    pub id: String,
+pub struct UnderstoodTopic<'a> {
+    pub id: Cow<'a, str>,
     /// The taxonomy phrases that matched (`topics` when asked for by id).
-    pub matched: Vec<String>,
+    pub matched: Vec<Cow<'a, str>>,
     /// Whether this topic signals possible acute danger.
     pub crisis: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct RouteResult {
-    pub service_id: String,
+pub struct RouteResult<'a> {
+    pub service_id: Cow<'a, str>,
     /// The name in the requested language, or Bokmål.
-    pub name: String,
-    pub summary: String,
-    pub agency: String,
+    pub name: Cow<'a, str>,
+    pub summary: Cow<'a, str>,
+    pub agency: Cow<'a, str>,
     pub urgency: Urgency,
     pub score: f64,
     /// Machine-readable reasons: `topic:<id>`, `topic_related:<id>`, `route_first:<id>`,
     /// `text`, `crisis`, `local:<code>`, `national`, `open_now:<kind>`, `closed_now`,
     /// `health_critical:<kind>`, `lang:<code>`, `channel:<kind>`, `fallback`.
-    pub reasons: Vec<String>,
-    pub channels: Vec<RouteChannel>,
+    pub reasons: Vec<Cow<'a, str>>,
+    pub channels: Vec<RouteChannel<'a>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct RouteChannel {
+pub struct RouteChannel<'a> {
     /// The channel's index in the entry.
     pub index: usize,
     pub kind: ChannelKind,
-    pub address: Option<String>,
+    pub address: Option<Cow<'a, str>>,
     pub anonymous: Option<bool>,
     /// `null` when the entry gives no opening hours.
     pub open_now: Option<bool>,
+    #[serde(serialize_with = "wire::optional_timestamp")]
     pub closes_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "wire::optional_timestamp")]
     pub next_open: Option<DateTime<Utc>>,
     /// The channel's health state (`not_applicable` without a check).
-    pub health: String,
+    pub health: Cow<'a, str>,
 }
 
 /// The router: holds the current index and rebuilds it when the catalogue changes.
@@ -280,15 +290,5 @@ impl Router {
             return Err(out);
         }
         RouteRequest::deserialize(doc).map_err(|e| Violations::single("", e.to_string()))
-    }
-
-    /// Answers a request against the current index and health.
-    pub fn route(
-        &self,
-        request: &RouteRequest,
-        health: &HealthSnapshot,
-        now: DateTime<Utc>,
-    ) -> RouteResponse {
-        rank::route(&self.index(), request, health, now)
     }
 }

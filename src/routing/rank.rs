@@ -7,6 +7,7 @@
 //!    `route_first` order), text relevance (BM25), local before national, language fit.
 //! 4. By id.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -21,16 +22,16 @@ use crate::model::hours::OpenState;
 
 /// What was understood of a request.
 #[derive(Debug, Default)]
-pub struct Understanding {
+pub struct Understanding<'a> {
     /// Topic index → (weight, phrases matched).
-    pub topics: BTreeMap<usize, (f64, Vec<String>)>,
+    pub topics: BTreeMap<usize, (f64, Vec<Cow<'a, str>>)>,
     pub crisis: bool,
     /// Query stems with their typo-tolerant alternatives, for relevance.
     pub query: Vec<Vec<(String, bool)>>,
 }
 
 /// Topics and crisis from `q` and `topics`.
-pub fn understand(index: &RouterIndex, request: &RouteRequest) -> Understanding {
+pub fn understand<'a>(index: &'a RouterIndex, request: &RouteRequest) -> Understanding<'a> {
     let mut understanding = Understanding::default();
     let mut acute = false;
     if let Some(q) = &request.q {
@@ -57,6 +58,8 @@ pub fn understand(index: &RouterIndex, request: &RouteRequest) -> Understanding 
         // ("piller" inside "p-piller").
         found.sort_by_key(|(start, end, _, _)| (std::cmp::Reverse(end - start), *start));
         let mut accepted: Vec<(usize, usize, usize)> = Vec::new();
+        // (topic, label in lower case) already counted.
+        let mut counted: Vec<(usize, &str)> = Vec::new();
         for (start, end, phrase, fuzzy) in found {
             let inside_other = accepted
                 .iter()
@@ -69,13 +72,11 @@ pub fn understand(index: &RouterIndex, request: &RouteRequest) -> Understanding 
                 (1.0 + 0.5 * (phrase.stems.len() as f64 - 1.0)) * if fuzzy { 0.8 } else { 1.0 };
             let slot = understanding.topics.entry(phrase.topic).or_default();
             // A label that repeats a keyword ("Selvmordstanker") counts once.
-            if !slot
-                .1
-                .iter()
-                .any(|m| m.to_lowercase() == phrase.text.to_lowercase())
-            {
+            let label = (phrase.topic, phrase.lowercase.as_str());
+            if !counted.contains(&label) {
+                counted.push(label);
                 slot.0 += weight;
-                slot.1.push(phrase.text.clone());
+                slot.1.push(Cow::Borrowed(&phrase.text));
             }
         }
         acute = index.acute_signals.iter().any(|signal| {
@@ -92,7 +93,7 @@ pub fn understand(index: &RouterIndex, request: &RouteRequest) -> Understanding 
         if let Some(&topic) = index.topic_by_id.get(id) {
             let slot = understanding.topics.entry(topic).or_default();
             slot.0 += 3.0;
-            slot.1.push("topics".to_string());
+            slot.1.push(Cow::Borrowed("topics"));
         }
     }
     let crisis_topic = understanding.topics.keys().any(|t| index.topics[*t].crisis);
@@ -129,12 +130,12 @@ fn matches_at(
 }
 
 /// Answers a request.
-pub fn route(
-    index: &RouterIndex,
+pub fn route<'a>(
+    index: &'a RouterIndex,
     request: &RouteRequest,
     health: &HealthSnapshot,
     now: DateTime<Utc>,
-) -> RouteResponse {
+) -> RouteResponse<'a> {
     let at = request.at.unwrap_or(now);
     let understanding = understand(index, request);
     let lang = request.lang.as_deref().unwrap_or("nb");
@@ -181,7 +182,7 @@ pub fn route(
     });
     let limit = usize::from(request.limit.unwrap_or(5).clamp(1, 20));
     // Second pass, over the results only: reasons and channels with their times.
-    let results: Vec<RouteResult> = ranked
+    let results: Vec<RouteResult<'a>> = ranked
         .iter()
         .take(limit)
         .map(|a| {
@@ -196,7 +197,7 @@ pub fn route(
         index.fallback.map(|position| {
             let entry = &index.entries[position].entry;
             let channels = offered_channels(entry, &RouteRequest::default(), health, at);
-            result(entry, lang, 0.0, vec!["fallback".to_string()], channels)
+            result(entry, lang, 0.0, vec![Cow::Borrowed("fallback")], channels)
         })
     } else {
         None
@@ -206,7 +207,7 @@ pub fn route(
         .iter()
         .filter(|(t, _)| kept.contains_key(t))
         .map(|(t, (_, matched))| UnderstoodTopic {
-            id: index.topics[*t].id.clone(),
+            id: Cow::Borrowed(&index.topics[*t].id),
             matched: matched.clone(),
             crisis: index.topics[*t].crisis,
         })
@@ -221,15 +222,16 @@ pub fn route(
 }
 
 /// What one request needs to judge an entry.
-struct Context<'a> {
-    index: &'a RouterIndex,
-    request: &'a RouteRequest,
-    health: &'a HealthSnapshot,
+/// `'i` is the index's lifetime, which reasons borrow from; `'c` the request's.
+struct Context<'c, 'i> {
+    index: &'i RouterIndex,
+    request: &'c RouteRequest,
+    health: &'c HealthSnapshot,
     /// `at` in Oslo wall-clock time.
     local: NaiveDateTime,
     /// Topics kept, with their weight relative to the best one.
-    kept: &'a BTreeMap<usize, f64>,
-    relevance: &'a Relevance,
+    kept: &'c BTreeMap<usize, f64>,
+    relevance: &'c Relevance,
     crisis: bool,
 }
 
@@ -242,10 +244,14 @@ struct Assessment {
     score: f64,
 }
 
-impl Context<'_> {
+impl<'i> Context<'_, 'i> {
     /// Whether the entry fits and how it ranks; with `reasons`, also why. One function for
     /// both, so the reasons always tell how the score came about.
-    fn assess(&self, position: usize, mut reasons: Option<&mut Vec<String>>) -> Option<Assessment> {
+    fn assess(
+        &self,
+        position: usize,
+        mut reasons: Option<&mut Vec<Cow<'i, str>>>,
+    ) -> Option<Assessment> {
         let (index, request) = (self.index, self.request);
         let indexed = &index.entries[position];
         let entry = &indexed.entry;
@@ -254,7 +260,7 @@ impl Context<'_> {
         }
         let explaining = reasons.is_some();
         // Reasons are only written out for the results shown, never for every candidate.
-        let mut say = |reason: &dyn Fn() -> String| {
+        let mut say = |reason: &dyn Fn() -> Cow<'i, str>| {
             if let Some(reasons) = reasons.as_deref_mut() {
                 let reason = reason();
                 if !reasons.contains(&reason) {
@@ -268,13 +274,13 @@ impl Context<'_> {
             let info = &index.topics[topic];
             if indexed.topics.contains(&topic) {
                 score += 10.0 * weight;
-                say(&|| format!("topic:{}", info.id));
+                say(&|| Cow::Borrowed(&info.reason_exact));
                 on_topic = true;
             } else if indexed.topics.iter().any(|&t| {
                 info.parent_index == Some(t) || index.topics[t].parent_index == Some(topic)
             }) {
                 score += 4.0 * weight;
-                say(&|| format!("topic_related:{}", info.id));
+                say(&|| Cow::Borrowed(&info.reason_related));
                 on_topic = true;
             }
             if let Some(rank) = info
@@ -283,14 +289,14 @@ impl Context<'_> {
                 .position(|&p| p as usize == position)
             {
                 score += (3.0 - 0.5 * rank as f64).max(0.5) * weight;
-                say(&|| format!("route_first:{}", info.id));
+                say(&|| Cow::Borrowed(&info.reason_route_first));
                 on_topic = true;
             }
         }
         let mut matched = on_topic;
         if let Some(share) = self.relevance.share(position as u32) {
             score += 3.0 * share;
-            say(&|| "text".to_string());
+            say(&|| Cow::Borrowed("text"));
             matched = true;
         }
         if !matched {
@@ -313,15 +319,15 @@ impl Context<'_> {
                 // Above the curated-order bonus, so a local service beats a national one
                 // on the same topic.
                 score += 4.0;
-                say(&|| format!("local:{code}"));
+                say(&|| Cow::Owned(format!("local:{code}")));
             }
         } else if entry.coverage.scope == CoverageScope::National {
-            say(&|| "national".to_string());
+            say(&|| Cow::Borrowed("national"));
         }
         if explaining {
             for kind in &request.channels {
                 if offered().any(|(_, c)| c.kind == *kind) {
-                    say(&|| format!("channel:{}", kind.as_str()));
+                    say(&|| Cow::Borrowed(&index.kind_reasons(*kind).channel));
                 }
             }
         }
@@ -331,7 +337,12 @@ impl Context<'_> {
             .is_some_and(|lang| offered().any(|(_, c)| speaks_language(c, lang)));
         if speaks {
             score += 1.0;
-            say(&|| format!("lang:{}", request.lang.as_deref().unwrap_or_default()));
+            say(&|| {
+                Cow::Owned(format!(
+                    "lang:{}",
+                    request.lang.as_deref().unwrap_or_default()
+                ))
+            });
         }
         let mut reachable = false;
         for (i, channel) in offered() {
@@ -339,13 +350,13 @@ impl Context<'_> {
             if channel.health_check.is_some()
                 && self.health.state(&entry.id, i) == CheckState::Critical
             {
-                say(&|| format!("health_critical:{}", channel.kind.as_str()));
+                say(&|| Cow::Borrowed(&index.kind_reasons(channel.kind).health_critical));
                 continue;
             }
             match channel.hours.as_ref().map(|h| h.is_open_local(self.local)) {
                 Some(true) => {
                     reachable = true;
-                    say(&|| format!("open_now:{}", channel.kind.as_str()));
+                    say(&|| Cow::Borrowed(&index.kind_reasons(channel.kind).open_now));
                 }
                 // Without hours we cannot say it is closed.
                 None => reachable = true,
@@ -356,7 +367,7 @@ impl Context<'_> {
             }
         }
         if !reachable {
-            say(&|| "closed_now".to_string());
+            say(&|| Cow::Borrowed("closed_now"));
         }
         let urgent = matches!(entry.urgency, Urgency::Emergency | Urgency::Crisis);
         // Only services on the question's topic jump the queue, not a crisis line that
@@ -364,7 +375,7 @@ impl Context<'_> {
         let crisis_first = self.crisis && urgent && reachable && on_topic;
         if crisis_first {
             if let Some(reasons) = reasons {
-                reasons.insert(0, "crisis".to_string());
+                reasons.insert(0, Cow::Borrowed("crisis"));
             }
         }
         Some(Assessment {
@@ -434,12 +445,12 @@ fn speaks_language(channel: &Channel, lang: &str) -> bool {
 }
 
 /// The channels that fit the request, with whether they are open and healthy at `at`.
-fn offered_channels(
-    entry: &ServiceEntry,
+fn offered_channels<'a>(
+    entry: &'a ServiceEntry,
     request: &RouteRequest,
     health: &HealthSnapshot,
     at: DateTime<Utc>,
-) -> Vec<RouteChannel> {
+) -> Vec<RouteChannel<'a>> {
     entry
         .channels
         .iter()
@@ -458,29 +469,29 @@ fn offered_channels(
             RouteChannel {
                 index,
                 kind: channel.kind,
-                address: channel.address.clone(),
+                address: channel.address.as_deref().map(Cow::Borrowed),
                 anonymous: channel.anonymous,
                 open_now,
                 closes_at,
                 next_open,
-                health: state.as_str().to_string(),
+                health: Cow::Borrowed(state.as_str()),
             }
         })
         .collect()
 }
 
-fn result(
-    entry: &ServiceEntry,
+fn result<'a>(
+    entry: &'a ServiceEntry,
     lang: &str,
     score: f64,
-    reasons: Vec<String>,
-    channels: Vec<RouteChannel>,
-) -> RouteResult {
+    reasons: Vec<Cow<'a, str>>,
+    channels: Vec<RouteChannel<'a>>,
+) -> RouteResult<'a> {
     RouteResult {
-        service_id: entry.id.clone(),
-        name: entry.name.get(lang).to_string(),
-        summary: entry.summary.get(lang).to_string(),
-        agency: entry.agency.clone(),
+        service_id: Cow::Borrowed(&entry.id),
+        name: Cow::Borrowed(entry.name.get(lang)),
+        summary: Cow::Borrowed(entry.summary.get(lang)),
+        agency: Cow::Borrowed(&entry.agency),
         urgency: entry.urgency,
         score,
         reasons,

@@ -2,7 +2,7 @@
 //! and entries' texts: Unicode NFC, lower case, the ASCII spellings of æ, ø and å folded
 //! together with the letters themselves, tokens, and Norwegian Snowball stems.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
@@ -136,53 +136,65 @@ const STOPWORDS: &[&str] = &[
 impl Analyzer {
     /// Stems of `text` in order, stopwords included.
     pub fn stems(&self, text: &str) -> Vec<String> {
-        tokens(text)
-            .map(|token| self.stemmer.stem(&token).into_owned())
-            .collect()
+        tokens(&fold(text)).map(|token| self.stem(token)).collect()
     }
 
     /// Stems of `text` in order, each with whether the word was a stopword — judged on the
     /// word itself, since a stopword's stem need not be one ("hadde" → "hadd").
     pub fn words(&self, text: &str) -> Vec<(String, bool)> {
-        tokens(text)
-            .map(|token| {
-                let stop = is_stopword(&token);
-                (self.stemmer.stem(&token).into_owned(), stop)
-            })
+        tokens(&fold(text))
+            .map(|token| (self.stem(token), is_stopword(token)))
             .collect()
     }
 
     /// Stems of `text` without stopwords, for relevance scoring.
     pub fn content_stems(&self, text: &str) -> Vec<String> {
-        tokens(text)
+        tokens(&fold(text))
             .filter(|token| !is_stopword(token))
-            .map(|token| self.stemmer.stem(&token).into_owned())
+            .map(|token| self.stem(token))
             .collect()
+    }
+
+    fn stem(&self, token: &str) -> String {
+        self.stemmer.stem(token).into_owned()
     }
 }
 
 pub fn is_stopword(folded_token: &str) -> bool {
-    STOPWORDS.contains(&folded_token)
+    static SET: std::sync::OnceLock<HashSet<&'static str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| STOPWORDS.iter().copied().collect())
+        .contains(folded_token)
 }
 
 /// NFC, lower case, and æ/ø/å with their ASCII spellings (ae, o/oe, a/aa) made one.
 pub fn fold(text: &str) -> String {
     use unicode_normalization::{IsNormalized, is_nfc_quick};
-    let composed: std::borrow::Cow<'_, str> = match is_nfc_quick(text.chars()) {
-        IsNormalized::Yes => text.into(),
-        _ => text.nfc().collect::<String>().into(),
-    };
+    // ASCII is always in NFC; most questions are nearly all ASCII.
+    let composed: std::borrow::Cow<'_, str> =
+        if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+            text.into()
+        } else {
+            text.nfc().collect::<String>().into()
+        };
     let mut out = String::with_capacity(composed.len());
-    for c in composed.chars().flat_map(char::to_lowercase) {
-        match c {
-            'æ' | 'ä' => out.push_str("ae"),
-            'ø' | 'ö' | 'ó' | 'ò' | 'ô' => out.push('o'),
-            'å' | 'á' | 'à' | 'â' => out.push('a'),
-            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
-            'ü' | 'ú' => out.push('u'),
-            'í' | 'ï' => out.push('i'),
-            '’' | '\'' => {}
-            c => out.push(c),
+    for c in composed.chars() {
+        if c.is_ascii() {
+            if c != '\'' {
+                out.push(c.to_ascii_lowercase());
+            }
+            continue;
+        }
+        for c in c.to_lowercase() {
+            match c {
+                'æ' | 'ä' => out.push_str("ae"),
+                'ø' | 'ö' | 'ó' | 'ò' | 'ô' => out.push('o'),
+                'å' | 'á' | 'à' | 'â' => out.push('a'),
+                'é' | 'è' | 'ê' | 'ë' => out.push('e'),
+                'ü' | 'ú' => out.push('u'),
+                'í' | 'ï' => out.push('i'),
+                '’' | '\'' => {}
+                c => out.push(c),
+            }
         }
     }
     // Typed spellings: "aa" for å, "oe" for ø.
@@ -195,14 +207,11 @@ pub fn fold(text: &str) -> String {
     out
 }
 
-/// The folded words of `text`.
-fn tokens(text: &str) -> impl Iterator<Item = String> {
-    fold(text)
+/// The words of folded text.
+fn tokens(folded: &str) -> impl Iterator<Item = &str> {
+    folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect::<Vec<_>>()
-        .into_iter()
 }
 
 /// Known stems, for tolerating one typo in longer words. Candidates are found through
@@ -288,6 +297,18 @@ mod tests {
         assert_eq!(a.stems("så"), a.stems("saa"));
         // Composed and decomposed å are one.
         assert_eq!(fold("pa\u{30a}"), fold("på"));
+    }
+
+    #[test]
+    fn folding_lowers_every_letter_and_drops_apostrophes() {
+        assert_eq!(
+            fold("JEG Blir MOBBET PÅ SKOLEN"),
+            "jeg blir mobbet pa skolen"
+        );
+        assert_eq!(fold("ÆRLIG, Ørret og Å"), "aerlig, orret og a");
+        assert_eq!(fold("Don't I’m"), "dont im");
+        assert_eq!(fold("STRASSE Straße"), "strasse straße");
+        assert_eq!(fold("HAAPET"), "hapet");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! or crisis service first. Asked over HTTP, on a Tuesday afternoon in Oslo.
 
 use serde_json::{Value, json};
+use veiviser::routing::RouteResponse;
 
 use crate::helpers::spawn_app;
 
@@ -200,16 +201,25 @@ async fn the_router_answers_young_peoples_questions() {
         if let Some(m) = case.municipality {
             body["municipality"] = json!(m);
         }
-        let answer: Value = app
+        let bytes = app
             .client
             .post(app.url("/v1/route"))
             .json(&body)
             .send()
             .await
             .unwrap()
-            .json()
+            .bytes()
             .await
             .unwrap();
+        // The answer is written by hand for speed: it must be what serde writes.
+        let typed: RouteResponse = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            String::from_utf8(serde_json::to_vec(&typed).unwrap()).unwrap(),
+            String::from_utf8(bytes.to_vec()).unwrap(),
+            "{:?}",
+            case.q
+        );
+        let answer: Value = serde_json::from_slice(&bytes).unwrap();
         let top3: Vec<&str> = answer["results"]
             .as_array()
             .unwrap()
