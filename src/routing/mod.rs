@@ -118,7 +118,8 @@ pub struct RouteResult<'a> {
     pub urgency: Urgency,
     pub score: f64,
     /// Machine-readable reasons: `topic:<id>`, `topic_related:<id>`, `route_first:<id>`,
-    /// `text`, `crisis`, `local:<code>`, `national`, `open_now:<kind>`, `closed_now`,
+    /// `text`, `crisis`, `local:<code>`, `national`, `place_unknown` (serves some areas
+    /// only, and no place was given), `open_now:<kind>`, `closed_now`,
     /// `health_critical:<kind>`, `lang:<code>`, `channel:<kind>`, `fallback`.
     pub reasons: Vec<Cow<'a, str>>,
     pub channels: Vec<RouteChannel<'a>>,

@@ -1,11 +1,16 @@
 //! Understanding a question, then choosing and ranking services, with the reasons for each.
 //!
 //! Order of results, deterministic:
-//! 1. When the question signals danger, emergency and crisis services reachable now.
-//! 2. Services with a channel reachable now (open, and not failing its health check).
-//! 3. By score: topic match (exact before parent/child, with the taxonomy's curated
+//! 1. When the question signals danger, emergency and crisis services reachable now that
+//!    are there for it: on a crisis topic understood, or on any topic understood when the
+//!    danger came from words like "akkurat nå".
+//! 2. Services known to serve the person's place: national ones, and local ones for the
+//!    municipality or county given. With no place given, a service for some areas only
+//!    comes after them (`place_unknown`): it most likely serves somewhere else.
+//! 3. Services with a channel reachable now (open, and not failing its health check).
+//! 4. By score: topic match (exact before parent/child, with the taxonomy's curated
 //!    `route_first` order), text relevance (BM25), local before national, language fit.
-//! 4. By id.
+//! 5. By id.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -162,6 +167,7 @@ pub fn route<'a>(
         kept: &kept,
         relevance: &relevance,
         crisis: understanding.crisis,
+        crisis_topic_kept: kept.keys().any(|&t| index.topics[t].crisis),
     };
     // First pass, over every candidate: the ranking key only, nothing allocated.
     let mut ranked: Vec<Assessment> = index
@@ -174,8 +180,8 @@ pub fn route<'a>(
         ranked.retain(|a| a.speaks);
     }
     ranked.sort_by(|a, b| {
-        (!a.crisis_first, !a.reachable)
-            .cmp(&(!b.crisis_first, !b.reachable))
+        (!a.crisis_first, a.place_unknown, !a.reachable)
+            .cmp(&(!b.crisis_first, b.place_unknown, !b.reachable))
             .then(b.score.total_cmp(&a.score))
             // Entries are indexed in id order, so this is the tie-break by id.
             .then(a.position.cmp(&b.position))
@@ -233,12 +239,17 @@ struct Context<'c, 'i> {
     kept: &'c BTreeMap<usize, f64>,
     relevance: &'c Relevance,
     crisis: bool,
+    /// Whether a kept topic is itself a crisis topic (then that topic decides who comes
+    /// first, not a louder word beside it).
+    crisis_topic_kept: bool,
 }
 
 /// An entry's ranking key.
 struct Assessment {
     position: usize,
     crisis_first: bool,
+    /// A service for some areas only, when the person's place is not known.
+    place_unknown: bool,
     reachable: bool,
     speaks: bool,
     score: f64,
@@ -270,18 +281,20 @@ impl<'i> Context<'_, 'i> {
         };
         let mut score = 0.0;
         let mut on_topic = false;
+        let mut on_crisis_topic = false;
         for (&topic, &weight) in self.kept {
             let info = &index.topics[topic];
+            let mut on_this = false;
             if indexed.topics.contains(&topic) {
                 score += 10.0 * weight;
                 say(&|| Cow::Borrowed(&info.reason_exact));
-                on_topic = true;
+                on_this = true;
             } else if indexed.topics.iter().any(|&t| {
                 info.parent_index == Some(t) || index.topics[t].parent_index == Some(topic)
             }) {
                 score += 4.0 * weight;
                 say(&|| Cow::Borrowed(&info.reason_related));
-                on_topic = true;
+                on_this = true;
             }
             if let Some(rank) = info
                 .route_first_positions
@@ -290,8 +303,10 @@ impl<'i> Context<'_, 'i> {
             {
                 score += (3.0 - 0.5 * rank as f64).max(0.5) * weight;
                 say(&|| Cow::Borrowed(&info.reason_route_first));
-                on_topic = true;
+                on_this = true;
             }
+            on_topic |= on_this;
+            on_crisis_topic |= on_this && info.crisis;
         }
         let mut matched = on_topic;
         if let Some(share) = self.relevance.share(position as u32) {
@@ -323,6 +338,12 @@ impl<'i> Context<'_, 'i> {
             }
         } else if entry.coverage.scope == CoverageScope::National {
             say(&|| Cow::Borrowed("national"));
+        }
+        let place_unknown = entry.coverage.scope == CoverageScope::Areas
+            && request.municipality.is_none()
+            && request.county.is_none();
+        if place_unknown {
+            say(&|| Cow::Borrowed("place_unknown"));
         }
         if explaining {
             for kind in &request.channels {
@@ -371,8 +392,14 @@ impl<'i> Context<'_, 'i> {
         }
         let urgent = matches!(entry.urgency, Urgency::Emergency | Urgency::Crisis);
         // Only services on the question's topic jump the queue, not a crisis line that
-        // merely shares a word with it.
-        let crisis_first = self.crisis && urgent && reachable && on_topic;
+        // merely shares a word with it; when a crisis topic was understood, only those on
+        // it ("kjæresten min deler nakenbilder": the images, not the boyfriend).
+        let there_for_it = if self.crisis_topic_kept {
+            on_crisis_topic
+        } else {
+            on_topic
+        };
+        let crisis_first = self.crisis && urgent && reachable && there_for_it && !place_unknown;
         if crisis_first {
             if let Some(reasons) = reasons {
                 reasons.insert(0, Cow::Borrowed("crisis"));
@@ -381,6 +408,7 @@ impl<'i> Context<'_, 'i> {
         Some(Assessment {
             position,
             crisis_first,
+            place_unknown,
             reachable,
             speaks,
             score: (score * 1000.0).round() / 1000.0,

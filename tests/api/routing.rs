@@ -441,3 +441,88 @@ async fn answers_match_the_published_response_schema() {
         assert!(errors.is_empty(), "{body}: {errors:?}");
     }
 }
+
+/// Whether `reasons` of the result for `service` include `reason`.
+fn has_reason(answer: &Value, service: &str, reason: &str) -> bool {
+    answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service_id"] == service)
+        .is_some_and(|r| r["reasons"].as_array().unwrap().iter().any(|x| x == reason))
+}
+
+#[tokio::test]
+async fn without_a_place_a_local_service_comes_after_the_national_ones() {
+    let app = spawn_app().await;
+    let question = json!({ "q": "jeg er gravid", "age": 16, "at": TUESDAY_AFTERNOON, "limit": 20 });
+    let answer = route(&app, &question).await;
+    let order = ids(&answer);
+    let local = order
+        .iter()
+        .position(|id| id == "hfu-nittedal")
+        .unwrap_or_else(|| panic!("the Nittedal clinic is still offered: {order:?}"));
+    let national: Vec<usize> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == "national")
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert!(!national.is_empty(), "{order:?}");
+    assert!(
+        national.iter().all(|&i| i < local),
+        "a clinic for Nittedal only ranks above a national service for someone who could live anywhere: {order:?}"
+    );
+    assert!(
+        has_reason(&answer, "hfu-nittedal", "place_unknown"),
+        "{answer:#}"
+    );
+
+    // In Nittedal (3232) the same clinic is the first answer, and says why.
+    let mut in_nittedal = question.clone();
+    in_nittedal["municipality"] = json!("3232");
+    let answer = route(&app, &in_nittedal).await;
+    assert_eq!(ids(&answer)[0], "hfu-nittedal", "{:?}", ids(&answer));
+    assert!(has_reason(&answer, "hfu-nittedal", "local:3232"));
+    assert!(!has_reason(&answer, "hfu-nittedal", "place_unknown"));
+}
+
+#[tokio::test]
+async fn a_crisis_question_puts_the_services_for_its_crisis_first() {
+    let app = spawn_app().await;
+    // Two topics: a boyfriend (love, not a crisis) and shared nudes (a crisis). The crisis
+    // decides who comes first, not the louder word.
+    let answer = route(
+        &app,
+        &json!({ "q": "kjæresten min deler nakenbilder av meg", "age": 15, "at": TUESDAY_AFTERNOON }),
+    )
+    .await;
+    assert_eq!(answer["crisis"], true);
+    let first = &answer["results"][0];
+    let reasons: Vec<&str> = first["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        matches!(first["urgency"].as_str(), Some("emergency" | "crisis")),
+        "{first:#}"
+    );
+    assert!(reasons.contains(&"crisis"), "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.ends_with(":deling-av-bilder-og-nakenbilder")),
+        "the first service is not there for the shared images: {:?} {reasons:?}",
+        first["service_id"]
+    );
+}
