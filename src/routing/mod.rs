@@ -142,6 +142,14 @@ pub struct RouteChannel<'a> {
     pub health: Cow<'a, str>,
 }
 
+/// How long a change waits for others to join it in one rebuild of the index.
+const REBUILD_SETTLE: Duration = Duration::from_millis(50);
+/// After a rebuild that took `t`, the next starts no sooner than `REBUILD_PACE * t` later:
+/// rebuilding takes at most a fifth of a core however fast the catalogue changes, and the
+/// index trails a stream of writes by a few rebuilds' time (at 10,000 entries, about a
+/// second).
+const REBUILD_PACE: u32 = 4;
+
 /// The router: holds the current index and rebuilds it when the catalogue changes.
 #[derive(Clone)]
 pub struct Router {
@@ -170,10 +178,15 @@ impl Router {
         let registry = registry.clone();
         let mut changes = registry.watch_changes();
         let follower = tokio::spawn(async move {
+            let mut next_allowed = tokio::time::Instant::now();
             while changes.changed().await.is_ok() {
-                // Let a burst of writes settle into one rebuild.
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Let a burst of writes settle into one rebuild, and pace rebuilds to their
+                // own cost: under a stream of writes (a harvest, a mirror catching up),
+                // rebuilding back to back would keep a core busy.
+                let settled = tokio::time::Instant::now() + REBUILD_SETTLE;
+                tokio::time::sleep_until(settled.max(next_allowed)).await;
                 changes.borrow_and_update();
+                let started = tokio::time::Instant::now();
                 let services = match registry.store().all_services() {
                     Ok(services) => services,
                     Err(e) => {
@@ -194,6 +207,8 @@ impl Router {
                     }
                     Err(e) => tracing::error!(error = %e, "routing index build failed"),
                 }
+                let finished = tokio::time::Instant::now();
+                next_allowed = finished + (finished - started) * REBUILD_PACE;
             }
         });
         let router = Self::with_index(receiver, reference);
