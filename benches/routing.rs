@@ -14,7 +14,7 @@ use criterion::{Criterion, criterion_group};
 use serde_json::json;
 use veiviser::health::HealthSnapshot;
 use veiviser::model::{ServiceEntry, Validator};
-use veiviser::routing::{RouteRequest, Router};
+use veiviser::routing::{AgencyNames, RouteRequest, Router};
 use veiviser::seed::CatalogueSource;
 
 const MUNICIPALITIES: &[&str] = &[
@@ -42,19 +42,18 @@ const EXTRA_WORDS: &[&str] = &[
 fn seed() -> (
     Arc<veiviser::model::reference::Reference>,
     Vec<ServiceEntry>,
+    AgencyNames,
 ) {
     let catalogue = CatalogueSource::Embedded;
     let reference = Arc::new(catalogue.reference().unwrap());
     let validator = Validator::new(reference.clone());
-    let services = catalogue
-        .documents()
-        .unwrap()
-        .documents
+    let documents = catalogue.documents().unwrap().documents;
+    let services = documents
         .services
         .iter()
         .map(|d| validator.validate_entry(&d.value).unwrap())
         .collect();
-    (reference, services)
+    (reference, services, documents.agency_names())
 }
 
 fn generated(seed: &[ServiceEntry], n: usize) -> Vec<ServiceEntry> {
@@ -99,17 +98,17 @@ fn questions() -> Vec<RouteRequest> {
 }
 
 fn bench(c: &mut Criterion) {
-    let (reference, seed) = seed();
+    let (reference, seed, agencies) = seed();
     let health = HealthSnapshot::default();
     let now = Utc::now();
     let started = Instant::now();
     let large_catalogue = generated(&seed, 100_000);
-    let large = Router::fixed(reference.clone(), large_catalogue).index();
+    let large = Router::fixed(reference.clone(), large_catalogue, &agencies).index();
     println!(
         "index of 100,000 entries built in {:.2} s",
         started.elapsed().as_secs_f64()
     );
-    let small_router = Router::fixed(reference, seed);
+    let small_router = Router::fixed(reference, seed, &agencies);
     let small = small_router.index();
     let questions = questions();
     let mut group = c.benchmark_group("route");

@@ -132,7 +132,7 @@ pub fn route(args: &RouteArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter_map(|doc| validator.validate_entry(&doc.value).ok())
         .collect();
-    let router = Router::fixed(reference, services);
+    let router = Router::fixed(reference, services, &loaded.documents.agency_names());
     let mut doc = serde_json::Map::new();
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(value) = value {
@@ -195,9 +195,10 @@ pub fn route(args: &RouteArgs) -> anyhow::Result<ExitCode> {
     let results = answer.results.iter().chain(answer.fallback.iter());
     for (rank, result) in results.enumerate() {
         println!(
-            "{}. {} [{}] score {}  {}",
+            "{}. {} ({}) [{}] score {}  {}",
             rank + 1,
             result.name,
+            result.provider,
             result.service_id,
             result.score,
             result.reasons.join(" ")

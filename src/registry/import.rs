@@ -23,6 +23,20 @@ pub struct ImportSource {
     pub services: Vec<SourceDocument>,
 }
 
+impl ImportSource {
+    /// Agency id → name, for the agencies documents that give both (unvalidated: for
+    /// display only).
+    pub fn agency_names(&self) -> std::collections::BTreeMap<String, String> {
+        self.agencies
+            .iter()
+            .filter_map(|doc| {
+                let text = |key: &str| Some(doc.value.get(key)?.as_str()?.to_string());
+                Some((text("id")?, text("name")?))
+            })
+            .collect()
+    }
+}
+
 /// What an import did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct ImportReport {

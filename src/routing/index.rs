@@ -64,7 +64,13 @@ pub struct IndexedEntry {
     pub topics: Vec<usize>,
     /// Number of content stems in its texts (BM25's document length).
     pub length: u32,
+    /// Who provides the service, as a person reads it: the entry's `provider.name`, else
+    /// its agency's name, else the agency's id. A stewarding agency is not the provider.
+    pub provider: String,
 }
+
+/// Agency id → the agency's name.
+pub type AgencyNames = BTreeMap<String, String>;
 
 /// BM25 parameters (the usual ones).
 const K1: f64 = 1.2;
@@ -103,7 +109,12 @@ const WEAK_SIGNALS: &[&str] = &["nå"];
 
 impl RouterIndex {
     /// Builds the index over the active entries of `services`.
-    pub fn build(taxonomy: &Taxonomy, services: Vec<ServiceEntry>, fallback_id: &str) -> Self {
+    pub fn build(
+        taxonomy: &Taxonomy,
+        services: Vec<ServiceEntry>,
+        agency_names: &AgencyNames,
+        fallback_id: &str,
+    ) -> Self {
         let analyzer = Analyzer::default();
         let mut vocabulary = Vocabulary::default();
         let mut topics = Vec::new();
@@ -191,10 +202,17 @@ impl RouterIndex {
                 .iter()
                 .filter_map(|t| topic_by_id.get(t).copied())
                 .collect();
+            let provider = entry
+                .provider
+                .as_ref()
+                .map(|p| p.name.clone())
+                .or_else(|| agency_names.get(&entry.agency).cloned())
+                .unwrap_or_else(|| entry.agency.clone());
             entries.push(IndexedEntry {
                 entry,
                 topics,
                 length,
+                provider,
             });
         }
         let average_length = if entries.is_empty() {

@@ -27,6 +27,7 @@ use crate::model::reference::Reference;
 use crate::model::schema::schema_for;
 use crate::model::{ServiceEntry, Violations};
 use crate::registry::Registry;
+pub use index::AgencyNames;
 use index::RouterIndex;
 
 /// The id of ung.no's question service, the answer when nothing else fits.
@@ -114,7 +115,12 @@ pub struct RouteResult<'a> {
     /// The name in the requested language, or Bokmål.
     pub name: Cow<'a, str>,
     pub summary: Cow<'a, str>,
+    /// The id of the agency that keeps the entry.
     pub agency: Cow<'a, str>,
+    /// Who provides the service, as a person reads it: the entry's provider, else the
+    /// agency's name. (An agency may keep entries for a provider without an organisation
+    /// number; it is not their provider.)
+    pub provider: Cow<'a, str>,
     pub urgency: Urgency,
     pub score: f64,
     /// Machine-readable reasons: `topic:<id>`, `topic_related:<id>`, `route_first:<id>`,
@@ -166,15 +172,25 @@ impl Router {
         let reference = Arc::new(registry.validator().reference().clone());
         let build = {
             let reference = reference.clone();
-            move |services: Vec<ServiceEntry>| {
+            move |services: Vec<ServiceEntry>, agencies: AgencyNames| {
                 Arc::new(RouterIndex::build(
                     &reference.taxonomy,
                     services,
+                    &agencies,
                     FALLBACK_SERVICE,
                 ))
             }
         };
-        let (sender, receiver) = watch::channel(build(registry.store().all_services()?));
+        let catalogue = |store: &crate::store::Store| {
+            let agencies = store
+                .list_agencies()?
+                .into_iter()
+                .map(|record| (record.agency.id, record.agency.name))
+                .collect();
+            Ok::<_, crate::store::StoreError>((store.all_services()?, agencies))
+        };
+        let (services, agencies) = catalogue(registry.store())?;
+        let (sender, receiver) = watch::channel(build(services, agencies));
         let registry = registry.clone();
         let mut changes = registry.watch_changes();
         let follower = tokio::spawn(async move {
@@ -187,8 +203,8 @@ impl Router {
                 tokio::time::sleep_until(settled.max(next_allowed)).await;
                 changes.borrow_and_update();
                 let started = tokio::time::Instant::now();
-                let services = match registry.store().all_services() {
-                    Ok(services) => services,
+                let (services, agencies) = match catalogue(registry.store()) {
+                    Ok(catalogue) => catalogue,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot rebuild the routing index");
                         continue;
@@ -196,7 +212,7 @@ impl Router {
                 };
                 let index = tokio::task::spawn_blocking({
                     let build = build.clone();
-                    move || build(services)
+                    move || build(services, agencies)
                 })
                 .await;
                 match index {
@@ -229,8 +245,12 @@ impl Router {
     }
 
     /// A router over a fixed index (benchmarks, the command line).
-    pub fn fixed(reference: Arc<Reference>, services: Vec<ServiceEntry>) -> Self {
-        let index = RouterIndex::build(&reference.taxonomy, services, FALLBACK_SERVICE);
+    pub fn fixed(
+        reference: Arc<Reference>,
+        services: Vec<ServiceEntry>,
+        agencies: &AgencyNames,
+    ) -> Self {
+        let index = RouterIndex::build(&reference.taxonomy, services, agencies, FALLBACK_SERVICE);
         let (_, receiver) = watch::channel(Arc::new(index));
         Self::with_index(receiver, reference)
     }

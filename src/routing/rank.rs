@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Europe::Oslo;
 
-use super::index::{Relevance, RouterIndex};
+use super::index::{IndexedEntry, Relevance, RouterIndex};
 use super::{RouteChannel, RouteRequest, RouteResponse, RouteResult, UnderstoodTopic};
 use crate::health::{CheckState, HealthSnapshot};
 use crate::model::ServiceEntry;
@@ -194,16 +194,22 @@ pub fn route<'a>(
         .map(|a| {
             let mut reasons = Vec::new();
             context.assess(a.position, Some(&mut reasons));
-            let entry = &index.entries[a.position].entry;
-            let channels = offered_channels(entry, request, health, at);
-            result(entry, lang, a.score, reasons, channels)
+            let indexed = &index.entries[a.position];
+            let channels = offered_channels(&indexed.entry, request, health, at);
+            result(indexed, lang, a.score, reasons, channels)
         })
         .collect();
     let fallback = if results.is_empty() {
         index.fallback.map(|position| {
-            let entry = &index.entries[position].entry;
-            let channels = offered_channels(entry, &RouteRequest::default(), health, at);
-            result(entry, lang, 0.0, vec![Cow::Borrowed("fallback")], channels)
+            let indexed = &index.entries[position];
+            let channels = offered_channels(&indexed.entry, &RouteRequest::default(), health, at);
+            result(
+                indexed,
+                lang,
+                0.0,
+                vec![Cow::Borrowed("fallback")],
+                channels,
+            )
         })
     } else {
         None
@@ -509,17 +515,19 @@ fn offered_channels<'a>(
 }
 
 fn result<'a>(
-    entry: &'a ServiceEntry,
+    indexed: &'a IndexedEntry,
     lang: &str,
     score: f64,
     reasons: Vec<Cow<'a, str>>,
     channels: Vec<RouteChannel<'a>>,
 ) -> RouteResult<'a> {
+    let entry = &indexed.entry;
     RouteResult {
         service_id: Cow::Borrowed(&entry.id),
         name: Cow::Borrowed(entry.name.get(lang)),
         summary: Cow::Borrowed(entry.summary.get(lang)),
         agency: Cow::Borrowed(&entry.agency),
+        provider: Cow::Borrowed(&indexed.provider),
         urgency: entry.urgency,
         score,
         reasons,

@@ -109,6 +109,8 @@ impl Json {
         self.str(&result.summary);
         self.raw(",\"agency\":");
         self.str(&result.agency);
+        self.raw(",\"provider\":");
+        self.str(&result.provider);
         self.raw(",\"urgency\":");
         self.value(&result.urgency);
         self.raw(",\"score\":");
@@ -247,6 +249,7 @@ mod tests {
             name: Cow::Borrowed("Navn med \"sitat\", skråstrek \\ og\tfane"),
             summary: Cow::Owned("Linje én\nlinje to \u{1}\u{1f} æøå 🙂 </script>".to_string()),
             agency: Cow::Borrowed("bufdir"),
+            provider: Cow::Borrowed("AMK \u{2013} akuttmedisinsk \"kommunikasjonssentral\""),
             urgency: Urgency::Crisis,
             score,
             reasons: vec![

@@ -347,6 +347,17 @@ async fn a_question_typed_in_try_shows_the_services_and_highlights_crisis_ones()
         .collect();
     let page_ids: Vec<&str> = results.iter().map(|r| r[0].as_str().unwrap()).collect();
     assert_eq!(page_ids, api_ids);
+    // Each card names who provides the service, not the agency that keeps its entry:
+    // 113 is answered by the AMK centres, whose entry Bufdir keeps.
+    let providers = browser
+        .script("return Object.fromEntries([...document.querySelectorAll('#results > li')].map(li => [li.dataset.service, li.querySelector('p.muted').textContent]));")
+        .await;
+    assert!(
+        providers["nodnummer-113"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("AMK")),
+        "{providers}"
+    );
     // The question never went into the address.
     let address = browser.script("return location.href;").await;
     assert!(!address.as_str().unwrap().contains("leve"), "{address}");

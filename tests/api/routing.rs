@@ -310,6 +310,9 @@ async fn the_index_follows_the_catalogue() {
                     .unwrap()
                     .contains(&json!("local:46"))
             );
+            // No provider named in the entry: its agency's registered name.
+            assert_eq!(answer["results"][0]["agency"], "kommune-a");
+            assert_eq!(answer["results"][0]["provider"], "Agency kommune-a");
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{answer:#}");
@@ -525,4 +528,32 @@ async fn a_crisis_question_puts_the_services_for_its_crisis_first() {
         "the first service is not there for the shared images: {:?} {reasons:?}",
         first["service_id"]
     );
+}
+
+#[tokio::test]
+async fn each_result_names_who_provides_the_service() {
+    let app = spawn_app().await;
+    let answer = route(
+        &app,
+        &json!({ "q": "jeg vil ikke leve lenger", "age": 16, "at": TUESDAY_AFTERNOON, "limit": 20 }),
+    )
+    .await;
+    let provider = |service: &str| {
+        answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service_id"] == service)
+            .unwrap_or_else(|| panic!("{service} missing from {answer:#}"))["provider"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Bufdir keeps the entry for 113; the AMK centres answer it.
+    assert_eq!(
+        provider("nodnummer-113"),
+        "AMK – akuttmedisinsk kommunikasjonssentral"
+    );
+    // Kirkens SOS keeps its own entry: its registered name.
+    assert_eq!(provider("kirkens-sos"), "Kirkens SOS i Norge");
 }

@@ -25,7 +25,7 @@ function render() {
     return `<li class="result${urgent ? " crisis" : ""}" data-service="${escapeHtml(r.service_id)}" data-urgency="${escapeHtml(r.urgency)}">
       <h3>${urgent ? `<span aria-hidden="true">⚠ </span>` : ""}<a href="/services/${encodeURIComponent(r.service_id)}">${escapeHtml(r.name)}</a>
         ${urgent ? `<span class="badge state-critical">${escapeHtml(t("urgency." + r.urgency))}</span>` : ""}</h3>
-      <p class="muted">${escapeHtml(r.agency)}</p>
+      <p class="muted">${escapeHtml(r.provider)}</p>
       <ul class="channels">${(r.channels || []).map((c) => `<li data-kind="${escapeHtml(c.kind)}"><strong>${escapeHtml(c.kind)}</strong>: ${channelLink(c)}
         ${c.anonymous ? `(${escapeHtml(t("anonymous"))})` : ""} — <span class="open" data-open="${c.open_now}">${escapeHtml(openText(c))}</span>
         ${c.health === "critical" ? ` — ${stateBadge("critical")} ${escapeHtml(t("health.down"))}` : ""}</li>`).join("")}</ul>
