@@ -148,6 +148,47 @@ async fn a_valid_feed_is_harvested_and_an_unchanged_one_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_dated_feed_is_asked_if_modified_since_and_a_304_changes_nothing() {
+    let app = spawn_app().await;
+    let token = app.create_agency(AGENCY).await;
+    let Feed::Document { doc, .. } = document(AGENCY, vec![entry("feed-a", "A")]) else {
+        unreachable!()
+    };
+    let last_modified = "Tue, 24 Nov 2026 08:00:00 GMT".to_string();
+    let feed = FeedServer::spawn(Feed::Dated {
+        doc: doc.clone(),
+        last_modified: last_modified.clone(),
+    })
+    .await;
+    register_feed(&app, &token, &feed.url(), YEARLY).await;
+
+    let run = harvest(&app, &token).await;
+    assert_eq!(run["outcome"], "harvested");
+    assert_eq!(counts(&run), [1, 0, 0, 0, 0, 0]);
+    let run = harvest(&app, &token).await;
+    assert_eq!(run["outcome"], "not_modified");
+    assert_eq!(run["http_status"], 304);
+    assert_eq!(
+        feed.modified_since(),
+        [None, Some(last_modified.clone())],
+        "the second harvest repeats the feed's own Last-Modified"
+    );
+    assert_eq!(version(&app, "feed-a").await, 1);
+
+    // A new date brings the new document.
+    let mut changed = doc;
+    changed["services"] = json!([entry("feed-a", "A2")]);
+    feed.set(Feed::Dated {
+        doc: changed,
+        last_modified: "Wed, 25 Nov 2026 08:00:00 GMT".to_string(),
+    });
+    let run = harvest(&app, &token).await;
+    assert_eq!(run["outcome"], "harvested");
+    assert_eq!(counts(&run), [0, 1, 0, 0, 0, 0]);
+    assert_eq!(version(&app, "feed-a").await, 2);
+}
+
+#[tokio::test]
 async fn invalid_entries_keep_their_last_good_version_and_are_reported_with_pointers() {
     let app = spawn_app().await;
     let token = app.create_agency(AGENCY).await;
