@@ -68,7 +68,11 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
+                // No background traffic: the page under test is the only thing it fetches
+                // (and CI machines may have no outside network at all).
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--no-first-run", "--disable-quic",
                          "--window-size=1280,1100", "--lang=nb-NO"],
             },
         }}});
