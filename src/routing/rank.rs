@@ -179,14 +179,21 @@ pub fn route<'a>(
     if request.lang.is_some() && ranked.iter().any(|a| a.speaks) {
         ranked.retain(|a| a.speaks);
     }
-    ranked.sort_by(|a, b| {
+    let order = |a: &Assessment, b: &Assessment| {
         (!a.crisis_first, a.place_unknown, !a.reachable)
             .cmp(&(!b.crisis_first, b.place_unknown, !b.reachable))
             .then(b.score.total_cmp(&a.score))
             // Entries are indexed in id order, so this is the tie-break by id.
             .then(a.position.cmp(&b.position))
-    });
+    };
     let limit = usize::from(request.limit.unwrap_or(5).clamp(1, 20));
+    // Only the shown results need their order: pick them out, then sort those. The order
+    // is total, so this is exactly the head of a full sort.
+    if ranked.len() > limit {
+        ranked.select_nth_unstable_by(limit - 1, order);
+        ranked.truncate(limit);
+    }
+    ranked.sort_by(order);
     // Second pass, over the results only: reasons and channels with their times.
     let results: Vec<RouteResult<'a>> = ranked
         .iter()

@@ -557,3 +557,23 @@ async fn each_result_names_who_provides_the_service() {
     // Kirkens SOS keeps its own entry: its registered name.
     assert_eq!(provider("kirkens-sos"), "Kirkens SOS i Norge");
 }
+
+#[tokio::test]
+async fn a_shorter_answer_is_the_head_of_a_longer_one() {
+    let app = spawn_app().await;
+    for q in [
+        "jeg blir mobbet på skolen",
+        "jeg vil ikke leve lenger",
+        "jeg er gravid",
+        "får ikke jobb og trenger penger",
+        "someone shares nudes of me",
+    ] {
+        let ask = |limit: u8| json!({ "q": q, "at": TUESDAY_AFTERNOON, "limit": limit });
+        let long = ids(&route(&app, &ask(20)).await);
+        for limit in [1u8, 3, 5] {
+            let short = ids(&route(&app, &ask(limit)).await);
+            let head = &long[..long.len().min(usize::from(limit))];
+            assert_eq!(short, head, "{q:?} with limit {limit}");
+        }
+    }
+}
