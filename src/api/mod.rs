@@ -374,6 +374,17 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     warp::reply::with_status(warp::reply::json(body), status).into_response()
 }
 
+/// A JSON response with `status`, from a body already written.
+pub fn json_bytes_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// Hands each query pair to `accept`, which returns false for an unknown key, and returns
 /// every unknown or unreadable parameter, so that they can be reported in one 400 together
 /// with what the registry finds wrong with the rest.

@@ -4,11 +4,12 @@
 
 use chrono::Utc;
 use serde_json::{Map, Value};
-use warp::http::{HeaderValue, header};
+use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
 use super::error::ApiError;
 use super::filters::Ctx;
+use super::json_bytes_response;
 
 /// `POST /v1/route` with a JSON body.
 pub async fn post(ctx: &Ctx, body: Result<Value, ApiError>) -> Result<Response, ApiError> {
@@ -31,14 +32,11 @@ fn answer(ctx: &Ctx, doc: &Value) -> Result<Response, ApiError> {
         response.topics.iter().map(|t| t.id.as_ref()),
         !response.results.is_empty(),
     );
-    let mut reply = Response::new(response.to_json().into());
-    let headers = reply.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let mut reply = json_bytes_response(StatusCode::OK, response.to_json());
     // An answer about a young person's question is nobody else's to keep.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    reply
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(reply)
 }
 
