@@ -28,14 +28,19 @@ fn ids(answer: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A result of `answer` and its first channel of `kind`.
-fn result_and_channel<'a>(answer: &'a Value, service: &str, kind: &str) -> (&'a Value, &'a Value) {
-    let result = answer["results"]
+/// The result for `service` in `answer`, if it is there.
+fn find_result<'a>(answer: &'a Value, service: &str) -> Option<&'a Value> {
+    answer["results"]
         .as_array()
         .unwrap()
         .iter()
         .find(|r| r["service_id"] == service)
-        .unwrap_or_else(|| panic!("{service} missing from {answer:#}"));
+}
+
+/// A result of `answer` and its first channel of `kind`.
+fn result_and_channel<'a>(answer: &'a Value, service: &str, kind: &str) -> (&'a Value, &'a Value) {
+    let result =
+        find_result(answer, service).unwrap_or_else(|| panic!("{service} missing from {answer:#}"));
     let channel = result["channels"]
         .as_array()
         .unwrap()
@@ -447,11 +452,7 @@ async fn answers_match_the_published_response_schema() {
 
 /// Whether `reasons` of the result for `service` include `reason`.
 fn has_reason(answer: &Value, service: &str, reason: &str) -> bool {
-    answer["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["service_id"] == service)
+    find_result(answer, service)
         .is_some_and(|r| r["reasons"].as_array().unwrap().iter().any(|x| x == reason))
 }
 
@@ -539,12 +540,8 @@ async fn each_result_names_who_provides_the_service() {
     )
     .await;
     let provider = |service: &str| {
-        answer["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["service_id"] == service)
-            .unwrap_or_else(|| panic!("{service} missing from {answer:#}"))["provider"]
+        find_result(&answer, service).unwrap_or_else(|| panic!("{service} missing from {answer:#}"))
+            ["provider"]
             .as_str()
             .unwrap()
             .to_string()
