@@ -33,8 +33,8 @@ fn every_catalogue_file_is_valid() {
     assert_eq!(reference.places.county_count(), 15);
     let loaded = source.documents().unwrap();
     assert!(loaded.unreadable.is_empty(), "{:?}", loaded.unreadable);
-    assert_eq!(loaded.documents.agencies.len(), 12);
-    assert_eq!(loaded.documents.services.len(), 38);
+    assert_eq!(loaded.documents.agencies.len(), 32);
+    assert_eq!(loaded.documents.services.len(), 104);
     for doc in &loaded.documents.agencies {
         validator
             .validate_agency(&doc.value)
@@ -116,7 +116,7 @@ async fn every_catalogue_entry_round_trips_through_the_api() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 38);
+    assert_eq!(checked, 104);
 }
 
 #[test]
@@ -177,5 +177,180 @@ async fn the_openapi_document_is_served_and_every_reference_resolves() {
         "/try",
     ] {
         assert!(doc["paths"][path].is_object(), "{path}");
+    }
+}
+
+/// The default catalogue's entries as JSON, and the taxonomy's subtopic ids.
+fn catalogue_entries() -> Vec<Value> {
+    let source = CatalogueSource::Dir(repo_path("catalog"));
+    let loaded = source.documents().unwrap();
+    loaded
+        .documents
+        .services
+        .into_iter()
+        .map(|d| d.value)
+        .collect()
+}
+
+fn channels(entry: &Value) -> impl Iterator<Item = &Value> {
+    entry["channels"].as_array().unwrap().iter()
+}
+
+#[test]
+fn every_entry_speaks_bokmal_nynorsk_and_english() {
+    for entry in catalogue_entries() {
+        for field in ["name", "summary", "description"] {
+            if field == "description" && entry.get(field).is_none() {
+                continue;
+            }
+            for lang in ["nb", "nn", "en"] {
+                let text = entry[field][lang].as_str().unwrap_or_default();
+                assert!(!text.trim().is_empty(), "{}: {field}.{lang}", entry["id"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_web_address_is_health_checked_at_a_pace_a_small_site_bears() {
+    for entry in catalogue_entries() {
+        for channel in channels(&entry) {
+            let address = channel["address"].as_str().unwrap_or_default();
+            let check = channel.get("health_check");
+            if address.starts_with("https://") || address.starts_with("http://") {
+                let check = check.unwrap_or_else(|| panic!("{}: {address} unchecked", entry["id"]));
+                let url = check["url"].as_str().unwrap();
+                // Hosts in their ASCII form: exports and probes take URIs, not IRIs.
+                assert!(
+                    url.is_ascii() && address.is_ascii(),
+                    "{}: {url}",
+                    entry["id"]
+                );
+                let interval = check["interval_s"].as_u64().unwrap_or(60);
+                assert!(
+                    (300..=86_400).contains(&interval),
+                    "{}: checks every {interval} s",
+                    entry["id"]
+                );
+            } else {
+                // A phone number is never dropped for a web check.
+                assert!(
+                    check.is_none(),
+                    "{}: {} checked",
+                    entry["id"],
+                    channel["kind"]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn emergency_and_crisis_lines_say_when_they_answer() {
+    for entry in catalogue_entries() {
+        let urgency = entry["urgency"].as_str().unwrap_or("ordinary");
+        if urgency == "ordinary" {
+            continue;
+        }
+        for channel in channels(&entry) {
+            let kind = channel["kind"].as_str().unwrap();
+            if ["phone", "sms", "chat"].contains(&kind) {
+                assert!(
+                    channel.get("hours").is_some(),
+                    "{}: {kind} without hours",
+                    entry["id"]
+                );
+            }
+            if urgency == "emergency" && kind == "phone" {
+                assert_eq!(channel["hours"]["always_open"], true, "{}", entry["id"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn phone_numbers_are_norwegian_numbers_as_digits() {
+    for entry in catalogue_entries() {
+        for channel in channels(&entry) {
+            let kind = channel["kind"].as_str().unwrap();
+            let Some(number) = channel["address"].as_str() else {
+                continue;
+            };
+            if ["phone", "sms", "text_phone"].contains(&kind) {
+                // 110, 1412, 02800, 116 111, or eight digits.
+                assert!(
+                    number.bytes().all(|b| b.is_ascii_digit())
+                        && [3, 4, 5, 6, 8].contains(&number.len()),
+                    "{}: {number}",
+                    entry["id"]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_topic_is_served_and_every_entry_names_its_sources() {
+    let entries = catalogue_entries();
+    let taxonomy: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_path("catalog/topics.json")).unwrap())
+            .unwrap();
+    for category in taxonomy["categories"].as_array().unwrap() {
+        for topic in category["subtopics"].as_array().unwrap() {
+            let id = &topic["id"];
+            assert!(
+                entries
+                    .iter()
+                    .any(|e| e["topics"].as_array().unwrap().contains(id)),
+                "no service serves {id}"
+            );
+        }
+    }
+    for entry in &entries {
+        let sources = entry["sources"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        assert!(
+            sources
+                .iter()
+                .any(|s| s.as_str().unwrap().starts_with("https://")
+                    || s.as_str().unwrap().starts_with("http://")),
+            "{}: no source",
+            entry["id"]
+        );
+    }
+}
+
+#[test]
+fn public_texts_carry_no_maintainers_words() {
+    const MAINTAINERS: [&str; 8] = [
+        "unconfirmed",
+        "not confirmed",
+        "ikke bekreftet",
+        "ikkje stadfesta",
+        "research",
+        "todo",
+        "source:",
+        "kilde:",
+    ];
+    for entry in catalogue_entries() {
+        let mut public: Vec<&str> = Vec::new();
+        for field in ["name", "summary", "description"] {
+            for lang in ["nb", "nn", "en"] {
+                public.extend(entry[field][lang].as_str());
+            }
+        }
+        public.extend(channels(&entry).filter_map(|c| c["hours"]["note"].as_str()));
+        for text in public {
+            let lower = text.to_lowercase();
+            for word in MAINTAINERS {
+                assert!(
+                    !lower.contains(word),
+                    "{}: {word:?} in {text:?}",
+                    entry["id"]
+                );
+            }
+        }
     }
 }

@@ -348,7 +348,8 @@ async fn listing_filters_and_pages_with_a_cursor() {
             None => break,
         }
     }
-    assert_eq!((seen.len(), pages), (38, 4));
+    let total = crate::helpers::catalogue_services();
+    assert_eq!((seen.len(), pages), (total, total.div_ceil(10)));
 
     let ids = |v: Value| -> BTreeSet<String> {
         v["items"]
