@@ -109,6 +109,19 @@ pub async fn metrics(ctx: &Ctx) -> Result<Response, ApiError> {
             ),
         ]);
     }
+    let protect = checker.protect_status();
+    extra.extend([
+        (
+            "veiviser_health_checker_suspect",
+            "1 while most checks turned critical at once and the checker takes it for its own fault (routing keeps the last known states, agencies get no alerts).",
+            f64::from(u8::from(protect.suspect)),
+        ),
+        (
+            "veiviser_health_checks_held",
+            "Checks whose critical state routing does not see while the checker is suspect.",
+            protect.held as f64,
+        ),
+    ]);
     let gauges = CatalogueGauges {
         services_by_status: by_status.iter().map(|(s, n)| (s.as_str(), *n)).collect(),
         checks_by_state: checker.state_counts().into_iter().collect(),

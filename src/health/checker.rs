@@ -16,6 +16,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use super::alerts::{AlertEvent, AlertQueue};
 use super::outbound::{Purpose, guarded_client, probe};
 use super::policy::NetworkPolicy;
+use super::protect::{Protect, ProtectStatus};
 use super::state::{CheckRecord, CheckState, ProbeResult, Transition};
 use super::{HealthError, HealthSettings, HealthSnapshot};
 use crate::metrics::Metrics;
@@ -61,6 +62,8 @@ struct Inner {
     /// Active entries not verified within `stale_after`: id → (agency, last verified).
     stale: Mutex<BTreeMap<String, Staleness>>,
     alerts: AlertQueue,
+    /// Whether a mass failure makes the checker distrust itself.
+    protect: Mutex<Protect>,
     probes: Mutex<JoinSet<()>>,
     background: Mutex<Background>,
 }
@@ -93,6 +96,7 @@ impl Checker {
             settings.alert_attempts,
             settings.alert_backoff,
         );
+        let protect = Mutex::new(Protect::new(settings.protect));
         let inner = Arc::new(Inner {
             global: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             registry,
@@ -107,6 +111,7 @@ impl Checker {
             stale: Mutex::default(),
             unchecked: Mutex::default(),
             alerts,
+            protect,
             probes: Mutex::new(JoinSet::new()),
             background: Mutex::default(),
         });
@@ -274,6 +279,7 @@ impl Checker {
                     .get(&key)
                     .is_some_and(|w| w.check == plan[&key].check);
                 if !keep {
+                    lock(&self.inner.protect).forget(&key);
                     plan.remove(&key);
                     records.remove(&key);
                     removed_any = true;
@@ -432,6 +438,41 @@ impl Checker {
             service.id = %key.0, channel = key.1, from = transition.from.as_str(),
             to = transition.to.as_str(), "health state changed"
         );
+        let total = lock(&self.inner.plan).len();
+        let verdict = lock(&self.inner.protect).observe(
+            Instant::now(),
+            Utc::now(),
+            key,
+            transition.from,
+            transition.to,
+            total,
+        );
+        if let Some(held) = verdict.became_suspect {
+            // Told once, to the operator's log and /metrics; no agency hears of it.
+            tracing::error!(
+                held = held.len(),
+                checks = total,
+                threshold = self.inner.settings.protect.threshold,
+                "most checks turned critical at once: the checker takes it for its own fault, keeps routing on the last known states and sends no alerts until they recover"
+            );
+            self.inner.snapshot.send_modify(|snapshot| {
+                let snapshot = Arc::make_mut(snapshot);
+                for ((id, channel), before) in &held {
+                    snapshot.set(id, *channel, *before);
+                }
+            });
+            return;
+        }
+        if verdict.recovered {
+            tracing::warn!(
+                "checks recovered below the protect threshold: the checker trusts its results again"
+            );
+            self.publish_all();
+            return;
+        }
+        if !verdict.publish {
+            return;
+        }
         self.inner.snapshot.send_modify(|snapshot| {
             Arc::make_mut(snapshot).set(&key.0, key.1, transition.to);
         });
@@ -527,10 +568,11 @@ impl Checker {
         let snapshot = {
             let plan = lock(&self.inner.plan);
             let records = lock(&self.inner.records);
+            let protect = lock(&self.inner.protect);
             let mut snapshot = HealthSnapshot::default();
             for key in plan.keys() {
                 let state = records.get(key).map_or(CheckState::Unknown, |r| r.state);
-                snapshot.set(&key.0, key.1, state);
+                snapshot.set(&key.0, key.1, protect.shown(key, state));
             }
             snapshot
         };
@@ -541,13 +583,12 @@ impl Checker {
         let states: Vec<(usize, CheckState)> = {
             let plan = lock(&self.inner.plan);
             let records = lock(&self.inner.records);
+            let protect = lock(&self.inner.protect);
             plan.keys()
                 .filter(|(sid, _)| sid == id)
                 .map(|key| {
-                    (
-                        key.1,
-                        records.get(key).map_or(CheckState::Unknown, |r| r.state),
-                    )
+                    let state = records.get(key).map_or(CheckState::Unknown, |r| r.state);
+                    (key.1, protect.shown(key, state))
                 })
                 .collect()
         };
@@ -570,6 +611,11 @@ impl Checker {
     }
 
     // ----- reading -----
+
+    /// Whether the checker distrusts its own results (the protect threshold).
+    pub fn protect_status(&self) -> ProtectStatus {
+        lock(&self.inner.protect).status()
+    }
 
     /// Every check's key, owner, channel kind and a copy of its record.
     pub fn checks(&self) -> Vec<(CheckKey, String, ChannelKind, CheckRecord)> {

@@ -13,6 +13,7 @@ mod alerts;
 pub mod checker;
 pub mod outbound;
 pub mod policy;
+pub mod protect;
 pub mod report;
 pub mod state;
 
@@ -60,6 +61,8 @@ pub struct HealthSettings {
     /// Alert deliveries tried at most, and the first wait between tries (doubling).
     pub alert_attempts: u32,
     pub alert_backoff: Duration,
+    /// When a mass failure is taken for the checker's own.
+    pub protect: protect::ProtectSettings,
 }
 
 impl Default for HealthSettings {
@@ -74,6 +77,7 @@ impl Default for HealthSettings {
             spread_first_checks: true,
             alert_attempts: 6,
             alert_backoff: Duration::from_secs(2),
+            protect: protect::ProtectSettings::default(),
         }
     }
 }

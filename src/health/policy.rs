@@ -91,12 +91,26 @@ impl std::error::Error for Refusal {}
 #[derive(Debug, Clone, Default)]
 pub struct NetworkPolicy {
     allowed: Vec<Cidr>,
+    /// Only the allowed networks, the public internet included in what is refused.
+    only: bool,
 }
 
 impl NetworkPolicy {
     /// The default policy with `allowed` networks opened by the operator.
     pub fn allowing(allowed: Vec<Cidr>) -> Self {
-        NetworkPolicy { allowed }
+        NetworkPolicy {
+            allowed,
+            only: false,
+        }
+    }
+
+    /// Only `allowed` networks, nothing public: for tests, which must not probe the real
+    /// sites of the default catalogue on every run.
+    pub fn only(allowed: Vec<Cidr>) -> Self {
+        NetworkPolicy {
+            allowed,
+            only: true,
+        }
     }
 
     /// Whether a connection to `ip` is allowed.
@@ -112,6 +126,9 @@ impl NetworkPolicy {
         match special_purpose(canonical) {
             Some(kind) => Err(Refusal(format!(
                 "{ip} is a {kind} address, which the network policy does not allow"
+            ))),
+            None if self.only => Err(Refusal(format!(
+                "{ip} is outside the networks this instance may reach"
             ))),
             None => Ok(()),
         }
@@ -129,6 +146,10 @@ impl NetworkPolicy {
         match url.host() {
             Some(Host::Ipv4(ip)) => self.check_ip(IpAddr::V4(ip)),
             Some(Host::Ipv6(ip)) => self.check_ip(IpAddr::V6(ip)),
+            // Only allowed networks: a name is not even looked up.
+            Some(Host::Domain(name)) if self.only => Err(Refusal(format!(
+                "{name} is not resolved: this instance reaches only its allowed networks"
+            ))),
             Some(Host::Domain(_)) => Ok(()),
             None => Err(Refusal("the URL has no host".into())),
         }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::checker::Checker;
+use super::protect::ProtectStatus;
 use super::state::{CheckRecord, CheckState, ProbeResult};
 use crate::model::ServiceEntry;
 use crate::model::entry::ChannelKind;
@@ -14,6 +15,8 @@ use crate::model::entry::ChannelKind;
 /// `GET /v1/health`.
 #[derive(Debug, Serialize)]
 pub struct HealthSummary {
+    /// Whether the checker takes a mass failure for its own fault (the protect threshold).
+    pub checker: ProtectStatus,
     pub counts: BTreeMap<&'static str, usize>,
     pub stale: Vec<String>,
     pub checks: Vec<CheckSummary>,
@@ -122,6 +125,7 @@ pub fn summary(checker: &Checker, filter: &HealthFilter) -> HealthSummary {
         .map(|(id, _)| id)
         .collect();
     HealthSummary {
+        checker: checker.protect_status(),
         counts,
         stale,
         checks,

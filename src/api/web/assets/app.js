@@ -5,6 +5,7 @@
 const TEXT = {
   nb: {
     "nav.health": "Helse", "nav.try": "Prøv veiviseren", "lang.switch": "English",
+    "health.suspect": "De fleste kontrollene feilet samtidig: trolig er det Veivisers egen forbindelse som svikter. Rutingen bruker siste kjente tilstander, og etatene varsles ikke. Kontroller holdt tilbake",
     "health.title": "Katalogens helse", "health.counts": "Kontroller etter tilstand",
     "health.failing": "Feilende kontroller", "health.none_failing": "Ingen kontroller feiler nå.",
     "health.all": "Alle kontroller", "health.stale": "Oppføringer som ikke er bekreftet på lenge",
@@ -39,6 +40,7 @@ const TEXT = {
   },
   en: {
     "nav.health": "Health", "nav.try": "Try the front door", "lang.switch": "Norsk",
+    "health.suspect": "Most checks failed at once: most likely Veiviser's own connection is down. Routing uses the last known states and agencies are not alerted. Checks held back",
     "health.title": "Catalogue health", "health.counts": "Checks by state",
     "health.failing": "Failing checks", "health.none_failing": "No check is failing now.",
     "health.all": "All checks", "health.stale": "Entries nobody has confirmed for a long time",

@@ -28,6 +28,11 @@ function checksTable(checks, id) {
 function render() {
   if (!latest) return;
   const summary = latest;
+  const suspect = document.getElementById("suspect");
+  suspect.hidden = !summary.checker.suspect;
+  suspect.textContent = summary.checker.suspect
+    ? `${t("health.suspect")} (${summary.checker.held})`
+    : "";
   document.getElementById("counts").innerHTML = ORDER.map((state) =>
     `<li data-state="${state}"><span class="n">${summary.counts[state] ?? 0}</span>${stateBadge(state)}</li>`).join("");
   const failing = summary.checks.filter((c) => FAILING.has(c.state));
