@@ -103,12 +103,14 @@ fn bench(c: &mut Criterion) {
     let now = Utc::now();
     let started = Instant::now();
     let large_catalogue = generated(&seed, 100_000);
-    let large = Router::fixed(reference.clone(), large_catalogue, &agencies).index();
+    let large = Router::fixed(reference.clone(), large_catalogue, &agencies)
+        .expect("the lexicon loads")
+        .index();
     println!(
         "index of 100,000 entries built in {:.2} s",
         started.elapsed().as_secs_f64()
     );
-    let small_router = Router::fixed(reference, seed, &agencies);
+    let small_router = Router::fixed(reference, seed, &agencies).expect("the lexicon loads");
     let small = small_router.index();
     let questions = questions();
     let mut group = c.benchmark_group("route");

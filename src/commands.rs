@@ -132,7 +132,7 @@ pub fn route(args: &RouteArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter_map(|doc| validator.validate_entry(&doc.value).ok())
         .collect();
-    let router = Router::fixed(reference, services, &loaded.documents.agency_names());
+    let router = Router::fixed(reference, services, &loaded.documents.agency_names())?;
     let mut doc = serde_json::Map::new();
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(value) = value {
@@ -173,6 +173,11 @@ pub fn route(args: &RouteArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let index = router.index();
+    if args.explain {
+        if let Some(q) = &request.q {
+            print!("{}", index.understander.explain(q));
+        }
+    }
     let answer = index.route(&request, &HealthSnapshot::default(), chrono::Utc::now());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
@@ -218,6 +223,75 @@ pub fn route(args: &RouteArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `veiviser lexicon eval`: the routing evaluation in process.
+pub fn evaluate(args: &crate::config::LexiconEvalArgs) -> anyhow::Result<ExitCode> {
+    use crate::evaluation::{Report, judge, parse_cases};
+    let catalogue = args.catalogue.source();
+    let reference = Arc::new(catalogue.reference()?);
+    let validator = Validator::new(reference.clone());
+    let loaded = catalogue.documents()?;
+    let services: Vec<_> = loaded
+        .documents
+        .services
+        .iter()
+        .filter_map(|doc| validator.validate_entry(&doc.value).ok())
+        .collect();
+    let router = Router::fixed(reference, services, &loaded.documents.agency_names())?;
+    let index = router.index();
+    let mut report = Report::default();
+    for file in &args.files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let cases = parse_cases(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        for case in &cases {
+            let request = router
+                .parse_request(&case.request())
+                .map_err(|v| anyhow::anyhow!("{:?}: {:?}", case.q, v.0))?;
+            let answer = index.route(&request, &HealthSnapshot::default(), chrono::Utc::now());
+            report.add(case, &judge(case, &answer));
+        }
+    }
+    let rendered = report.render();
+    if args.quiet {
+        print!("{}", rendered.split("misses (").next().unwrap_or_default());
+    } else {
+        print!("{rendered}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `veiviser lexicon build`: regenerates the lexicon's forms table.
+pub fn build_lexicon(args: &crate::config::LexiconBuildArgs) -> anyhow::Result<ExitCode> {
+    let resources = crate::lexicon_build::Resources {
+        hunspell: args.hunspell.clone(),
+        thesaurus: args.thesaurus.clone(),
+        apertium: args.apertium.clone(),
+        freedict: args.freedict.clone(),
+    };
+    let started = std::time::Instant::now();
+    let (tsv, report) = crate::lexicon_build::build(&resources, &args.catalog)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.catalog.join("lexicon/forms.tsv"));
+    std::fs::write(&out, tsv).with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "wrote {} in {:.1} s: {} rows ({} phrases) for {} concepts; {} seed lemmas, {} thesaurus synonyms, {} Nynorsk translations, {} FreeDict words, {} compound corrections, {} ordinary words guarded from typo readings",
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        report.rows,
+        report.phrases,
+        report.concepts,
+        report.seed_lemmas,
+        report.thesaurus_synonyms,
+        report.nynorsk_translations,
+        report.freedict_words,
+        report.compound_corrections,
+        report.typo_guards
+    );
     Ok(ExitCode::SUCCESS)
 }
 

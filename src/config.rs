@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::api::server::ServerLimits;
 use crate::federation::HarvestSettings;
+use crate::health::protect::ProtectSettings;
 use crate::health::{HealthSettings, NetworkPolicy, Thresholds};
 use crate::seed::CatalogueSource;
 use crate::telemetry::LogFormat;
@@ -62,6 +63,54 @@ pub enum Command {
     /// Print the catalogue as JSON: Veiviser's own documents, Open Referral HSDS 3, or
     /// CPSV-AP-NO JSON-LD.
     Export(ExportArgs),
+    /// The router's lexicon.
+    #[command(subcommand)]
+    Lexicon(LexiconCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LexiconCommand {
+    /// Regenerate `catalog/lexicon/forms.tsv` from `catalog/lexicon/concepts.json` and the
+    /// topics, with Hunspell, Apertium, MyThes and FreeDict (Debian: hunspell-no,
+    /// apertium-nno-nob, mythes-no, dict-freedict-eng-nor).
+    Build(LexiconBuildArgs),
+    /// Run a routing evaluation (JSON lines of questions with the services that fit) on
+    /// the catalogue, in process: figures per slice and every miss. Exit 1 below the gates.
+    Eval(LexiconEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LexiconEvalArgs {
+    /// JSON-lines files of cases (`tests/data/routing-eval.jsonl`).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print only the figures, not the misses.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub catalogue: CatalogueArg,
+}
+
+#[derive(Debug, Args)]
+pub struct LexiconBuildArgs {
+    /// The catalogue folder whose `lexicon/forms.tsv` is rebuilt.
+    #[arg(long = "catalog", default_value = "catalog")]
+    pub catalog: PathBuf,
+    /// Write here instead of `<catalog>/lexicon/forms.tsv`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Folder with nb_NO and nn_NO Hunspell dictionaries.
+    #[arg(long, default_value = "/usr/share/hunspell")]
+    pub hunspell: PathBuf,
+    /// The MyThes Norwegian thesaurus.
+    #[arg(long, default_value = "/usr/share/mythes/th_nb_NO_v2.dat")]
+    pub thesaurus: PathBuf,
+    /// Folder with Apertium's nob-nno and nno-nob analysers.
+    #[arg(long, default_value = "/usr/share/apertium/apertium-nno-nob")]
+    pub apertium: PathBuf,
+    /// The FreeDict English-Norwegian dictionary.
+    #[arg(long, default_value = "/usr/share/dictd/freedict-eng-nor.dict.dz")]
+    pub freedict: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +164,10 @@ pub struct RouteArgs {
     /// Print the answer as JSON, as the API gives it.
     #[arg(long)]
     pub json: bool,
+    /// Also print how the question was read: each word's lemmas and concepts, the
+    /// phrases, idioms and negations found, and the danger frames that held.
+    #[arg(long)]
+    pub explain: bool,
     #[command(flatten)]
     pub catalogue: CatalogueArg,
 }
@@ -232,6 +285,13 @@ pub struct HealthArgs {
     /// Days after which an entry nobody has verified is stale.
     #[arg(long, env = "VEIVISER_STALE_AFTER_DAYS", default_value_t = 180)]
     pub stale_after_days: i64,
+    /// Share of all checks that, turning critical within one window, makes the checker take
+    /// the failure for its own (no internet) and keep the last known states; 1 turns it off.
+    #[arg(long, env = "VEIVISER_HEALTH_PROTECT_THRESHOLD", default_value_t = 0.5)]
+    pub health_protect_threshold: f64,
+    /// That window in seconds: about the catalogue's check interval.
+    #[arg(long, env = "VEIVISER_HEALTH_PROTECT_WINDOW_S", default_value_t = 900)]
+    pub health_protect_window_s: u64,
 }
 
 impl From<&HealthArgs> for HealthSettings {
@@ -247,6 +307,11 @@ impl From<&HealthArgs> for HealthSettings {
             },
             slow_after: Duration::from_millis(args.health_slow_ms),
             stale_after: chrono::Duration::days(args.stale_after_days),
+            protect: ProtectSettings {
+                threshold: args.health_protect_threshold,
+                window: Duration::from_secs(args.health_protect_window_s),
+                ..ProtectSettings::default()
+            },
             ..HealthSettings::default()
         }
     }
@@ -313,9 +378,10 @@ impl Config {
                 header_read_timeout: Duration::from_secs(5),
                 shutdown_grace: Duration::from_secs(5),
             },
-            // Loopback targets are the tests' own; checks run as soon as they are planned.
+            // Loopback targets are the tests' own, and the only ones: the default catalogue's
+            // real sites are not probed on every test run. Checks run as soon as planned.
             health: HealthSettings {
-                policy: NetworkPolicy::allowing(vec!["127.0.0.0/8".parse().expect("a CIDR")]),
+                policy: NetworkPolicy::only(vec!["127.0.0.0/8".parse().expect("a CIDR")]),
                 spread_first_checks: false,
                 alert_backoff: Duration::from_millis(200),
                 ..HealthSettings::default()

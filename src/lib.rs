@@ -30,10 +30,14 @@ pub mod commands;
 pub mod config;
 /// The published JSON Schemas.
 pub mod contract;
+/// The routing evaluation: cases, the judge and per-slice figures.
+pub mod evaluation;
 /// Feeds, the change feed, mirrors, exports.
 pub mod federation;
 /// Catalogue health: probes, states, alerts.
 pub mod health;
+/// `veiviser lexicon build`: the router's lexicon from Norwegian lexical resources.
+pub mod lexicon_build;
 /// Prometheus counters.
 pub mod metrics;
 /// The domain model and its validation.

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use veiviser::config::{Cli, Command, Config};
+use veiviser::config::{Cli, Command, Config, LexiconCommand};
 use veiviser::startup::{Application, shutdown_signal};
 use veiviser::{commands, telemetry};
 
@@ -28,6 +28,8 @@ async fn main() -> ExitCode {
         } => commands::import(path, &data.data_dir, &catalogue.source()).await,
         Command::Route(args) => commands::route(args),
         Command::Export(args) => commands::export(args),
+        Command::Lexicon(LexiconCommand::Build(args)) => commands::build_lexicon(args),
+        Command::Lexicon(LexiconCommand::Eval(args)) => commands::evaluate(args),
     };
     result.unwrap_or_else(|e| {
         tracing::error!("{e:#}");

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use include_dir::{Dir, include_dir};
 use serde_json::Value;
 
+use crate::model::reference::LexiconTexts;
 use crate::model::{Places, Reference, Taxonomy};
 use crate::registry::{ImportSource, SourceDocument};
 
@@ -65,7 +66,32 @@ impl CatalogueSource {
         let taxonomy = Taxonomy::parse(&self.read("topics.json")?).map_err(LoadError::Reference)?;
         let places = Places::parse_csv(&self.read("reference/municipalities.csv")?)
             .map_err(LoadError::Reference)?;
-        Ok(Reference { taxonomy, places })
+        Ok(Reference {
+            taxonomy,
+            places,
+            lexicon: self.lexicon()?,
+        })
+    }
+
+    /// The router's lexicon; a catalogue directory without one uses the built-in lexicon.
+    fn lexicon(&self) -> Result<LexiconTexts, LoadError> {
+        let read = |name: &str| -> Result<std::sync::Arc<str>, LoadError> {
+            let relative = format!("lexicon/{name}");
+            match self.read(&relative) {
+                Err(LoadError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    CatalogueSource::Embedded.read(&relative).map(Into::into)
+                }
+                other => other.map(Into::into),
+            }
+        };
+        Ok(LexiconTexts {
+            concepts: read("concepts.json")?,
+            forms: read("forms.tsv")?,
+            frames: read("frames.json")?,
+            situations: read("situations.json")?,
+        })
     }
 
     /// The catalogue's agencies and entries.
@@ -141,7 +167,12 @@ fn add_document(loaded: &mut Loaded, origin: &str, text: &str) {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("");
-    if name == "topics.json" || !name.ends_with(".json") {
+    // The taxonomy and the router's lexicon are reference data, not entries.
+    let in_lexicon = Path::new(origin)
+        .parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|d| d == "lexicon");
+    if name == "topics.json" || in_lexicon || !name.ends_with(".json") {
         return;
     }
     let value: Value = match serde_json::from_str(text) {

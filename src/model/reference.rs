@@ -214,4 +214,18 @@ impl Places {
 pub struct Reference {
     pub taxonomy: Taxonomy,
     pub places: Places,
+    pub lexicon: LexiconTexts,
+}
+
+/// The router's lexicon as its files hold it (`catalog/lexicon/`); the router parses it.
+#[derive(Debug, Clone, Default)]
+pub struct LexiconTexts {
+    /// `concepts.json`: concepts, idioms and spellings, written by hand.
+    pub concepts: std::sync::Arc<str>,
+    /// `forms.tsv`: every word form with its lemmas and concepts, generated.
+    pub forms: std::sync::Arc<str>,
+    /// `frames.json`: danger frames.
+    pub frames: std::sync::Arc<str>,
+    /// `situations.json`: what questions are about.
+    pub situations: std::sync::Arc<str>,
 }

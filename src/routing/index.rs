@@ -9,7 +9,10 @@ use foldhash::{HashMap, HashMapExt};
 
 use chrono::{DateTime, Utc};
 
+use std::sync::Arc;
+
 use super::text::{Analyzer, Vocabulary};
+use super::understand::Understander;
 use super::{RouteRequest, RouteResponse};
 use crate::health::HealthSnapshot;
 use crate::model::entry::ChannelKind;
@@ -78,14 +81,14 @@ const B: f64 = 0.75;
 
 #[derive(Debug)]
 pub struct RouterIndex {
+    /// The lexicon, danger frames and situations, shared by every rebuild.
+    pub understander: Arc<Understander>,
     pub analyzer: Analyzer,
     pub vocabulary: Vocabulary,
     pub topics: Vec<TopicInfo>,
     pub topic_by_id: HashMap<String, usize>,
     /// Phrases by their first stem.
     pub phrases: HashMap<String, Vec<Phrase>>,
-    /// Acute-signal phrases ("akkurat nå", "i natt").
-    pub acute_signals: Vec<Vec<String>>,
     pub entries: Vec<IndexedEntry>,
     /// stem → (entry index, term frequency).
     postings: HashMap<String, Vec<(u32, u32)>>,
@@ -104,12 +107,10 @@ impl std::fmt::Debug for Analyzer {
     }
 }
 
-/// Acute signals that say nothing on their own ("nå" is in half of all questions).
-const WEAK_SIGNALS: &[&str] = &["nå"];
-
 impl RouterIndex {
     /// Builds the index over the active entries of `services`.
     pub fn build(
+        understander: Arc<Understander>,
         taxonomy: &Taxonomy,
         services: Vec<ServiceEntry>,
         agency_names: &AgencyNames,
@@ -160,13 +161,6 @@ impl RouterIndex {
                 });
             }
         }
-        let acute_signals = taxonomy
-            .acute_signal_keywords_nb
-            .iter()
-            .filter(|s| !WEAK_SIGNALS.contains(&s.as_str()))
-            .map(|s| analyzer.stems(s))
-            .filter(|s| !s.is_empty())
-            .collect();
 
         let mut entries = Vec::new();
         let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
@@ -247,12 +241,12 @@ impl RouterIndex {
             }
         }
         RouterIndex {
+            understander,
             analyzer,
             vocabulary,
             topics,
             topic_by_id,
             phrases,
-            acute_signals,
             entries,
             postings,
             average_length,
@@ -277,6 +271,13 @@ impl RouterIndex {
         now: DateTime<Utc>,
     ) -> RouteResponse<'_> {
         super::rank::route(self, request, health, now)
+    }
+
+    /// The position of the entry with this id.
+    pub fn position_of(&self, id: &str) -> Option<usize> {
+        self.entries
+            .binary_search_by(|e| e.entry.id.as_str().cmp(id))
+            .ok()
     }
 
     /// The reasons a kind of channel gives.

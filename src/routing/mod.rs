@@ -3,13 +3,21 @@
 //!
 //! - [`text`]: normalising, tokenising and stemming Norwegian (and English).
 //! - [`index`]: the immutable index built when the catalogue changes.
+//! - [`lexicon`], [`analysis`]: words to lemmas to concepts, phrases, idioms and negation.
+//! - [`danger`]: danger frames over concepts; [`meaning`]: situations that name topics.
+//! - [`understand`]: the three loaded once from the catalogue's lexicon.
 //! - [`rank`]: understanding the question, filtering and ranking, with reasons.
 //!
 //! Privacy: the question is never stored or logged here; only aggregate counts leave.
 
+pub mod analysis;
+pub mod danger;
 pub mod index;
+pub mod lexicon;
+pub mod meaning;
 pub mod rank;
 pub mod text;
+pub mod understand;
 mod wire;
 
 use std::borrow::Cow;
@@ -148,6 +156,13 @@ pub struct RouteChannel<'a> {
     pub health: Cow<'a, str>,
 }
 
+/// Parses the reference data's lexicon once, for every index built from it.
+pub fn understander(reference: &Reference) -> anyhow::Result<understand::Understander> {
+    let taxonomy = &reference.taxonomy;
+    understand::Understander::parse(&reference.lexicon, &|id| taxonomy.contains(id))
+        .map_err(|e| anyhow::anyhow!("the routing lexicon: {}", e.0))
+}
+
 /// How long a change waits for others to join it in one rebuild of the index.
 const REBUILD_SETTLE: Duration = Duration::from_millis(50);
 /// After a rebuild that took `t`, the next starts no sooner than `REBUILD_PACE * t` later:
@@ -168,12 +183,14 @@ pub struct Router {
 
 impl Router {
     /// Builds the index from the catalogue now, then follows its changes in the background.
-    pub fn start(registry: &Registry) -> Result<Self, crate::store::StoreError> {
+    pub fn start(registry: &Registry) -> anyhow::Result<Self> {
         let reference = Arc::new(registry.validator().reference().clone());
+        let understander = Arc::new(understander(&reference)?);
         let build = {
             let reference = reference.clone();
             move |services: Vec<ServiceEntry>, agencies: AgencyNames| {
                 Arc::new(RouterIndex::build(
+                    understander.clone(),
                     &reference.taxonomy,
                     services,
                     &agencies,
@@ -249,10 +266,17 @@ impl Router {
         reference: Arc<Reference>,
         services: Vec<ServiceEntry>,
         agencies: &AgencyNames,
-    ) -> Self {
-        let index = RouterIndex::build(&reference.taxonomy, services, agencies, FALLBACK_SERVICE);
+    ) -> anyhow::Result<Self> {
+        let understander = Arc::new(understander(&reference)?);
+        let index = RouterIndex::build(
+            understander,
+            &reference.taxonomy,
+            services,
+            agencies,
+            FALLBACK_SERVICE,
+        );
         let (_, receiver) = watch::channel(Arc::new(index));
-        Self::with_index(receiver, reference)
+        Ok(Self::with_index(receiver, reference))
     }
 
     fn with_index(index: watch::Receiver<Arc<RouterIndex>>, reference: Arc<Reference>) -> Self {

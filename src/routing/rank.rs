@@ -1,9 +1,10 @@
 //! Understanding a question, then choosing and ranking services, with the reasons for each.
 //!
 //! Order of results, deterministic:
-//! 1. When the question signals danger, emergency and crisis services reachable now that
-//!    are there for it: on a crisis topic understood, or on any topic understood when the
-//!    danger came from words like "akkurat nå".
+//! 1. When the question signals danger (a danger frame of crisis level or above, or a crisis
+//!    topic asked for by id), the services the frame puts first, in its order, then
+//!    emergency and crisis services on the danger's topics, all reachable now; in an acute
+//!    danger emergency services before crisis lines.
 //! 2. Services known to serve the person's place: national ones, and local ones for the
 //!    municipality or county given. With no place given, a service for some areas only
 //!    comes after them (`place_unknown`): it most likely serves somewhere else.
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Europe::Oslo;
 
+use super::danger::Level;
 use super::index::{IndexedEntry, Relevance, RouterIndex};
 use super::{RouteChannel, RouteRequest, RouteResponse, RouteResult, UnderstoodTopic};
 use crate::health::{CheckState, HealthSnapshot};
@@ -28,82 +30,142 @@ use crate::model::hours::OpenState;
 /// What was understood of a request.
 #[derive(Debug, Default)]
 pub struct Understanding<'a> {
-    /// Topic index → (weight, phrases matched).
+    /// Topic index → (weight, what matched it).
     pub topics: BTreeMap<usize, (f64, Vec<Cow<'a, str>>)>,
     pub crisis: bool,
+    /// Topics a crisis-level danger is about.
+    pub crisis_topics: Vec<usize>,
+    /// Whether the danger is acute (emergency services before crisis lines).
+    pub acute: bool,
+    /// The services a danger puts first, in order, with the reason (`danger:<frame>:<signals>`).
+    pub lead: Vec<(usize, Cow<'a, str>)>,
     /// Query stems with their typo-tolerant alternatives, for relevance.
     pub query: Vec<Vec<(String, bool)>>,
 }
 
-/// Topics and crisis from `q` and `topics`.
+/// Weight of a topic a crisis-level danger frame is about: above any keyword match.
+const DANGER_TOPIC_WEIGHT: f64 = 4.0;
+/// Weight of a topic a concern-level frame is about.
+const CONCERN_TOPIC_WEIGHT: f64 = 1.5;
+
+/// Topics, danger and the services it puts first, from `q` and `topics`.
 pub fn understand<'a>(index: &'a RouterIndex, request: &RouteRequest) -> Understanding<'a> {
     let mut understanding = Understanding::default();
-    let mut acute = false;
     if let Some(q) = &request.q {
-        let words = index.analyzer.words(q);
-        let stops: Vec<bool> = words.iter().map(|(_, stop)| *stop).collect();
-        let expanded: Vec<Vec<(String, bool)>> = words
-            .iter()
-            .map(|(stem, _)| index.vocabulary.expand(stem))
-            .collect();
-        // Every phrase match as (start, end, phrase, fuzzy).
-        let mut found = Vec::new();
-        for start in 0..expanded.len() {
-            for (first, fuzzy_first) in &expanded[start] {
-                for phrase in index.phrases.get(first).into_iter().flatten() {
-                    if let Some((end, fuzzy_rest)) =
-                        matches_at(&expanded, &stops, start, &phrase.stems)
-                    {
-                        found.push((start, end, phrase, *fuzzy_first || fuzzy_rest));
+        keyword_topics(index, q, &mut understanding);
+        let understander = &index.understander;
+        let reading = understander.read(q);
+        for hit in &reading.danger.hits {
+            let crisis = hit.level >= Level::Crisis;
+            let reason = format!("danger:{}:{}", hit.frame, understander.names(&hit.signals));
+            let weight = if crisis {
+                DANGER_TOPIC_WEIGHT
+            } else {
+                CONCERN_TOPIC_WEIGHT
+            };
+            for topic in hit.topics {
+                if let Some(&t) = index.topic_by_id.get(topic) {
+                    let slot = understanding.topics.entry(t).or_default();
+                    slot.0 = slot.0.max(weight);
+                    slot.1.push(Cow::Owned(reason.clone()));
+                    if crisis && !understanding.crisis_topics.contains(&t) {
+                        understanding.crisis_topics.push(t);
+                    }
+                }
+            }
+            if !crisis {
+                continue;
+            }
+            understanding.crisis = true;
+            understanding.acute |= hit.level == Level::Acute;
+            for id in hit.lead {
+                if let Some(position) = index.position_of(id) {
+                    if !understanding.lead.iter().any(|(p, _)| *p == position) {
+                        understanding
+                            .lead
+                            .push((position, Cow::Owned(reason.clone())));
                     }
                 }
             }
         }
-        // Longest first; a match inside a longer one for another topic does not count
-        // ("piller" inside "p-piller").
-        found.sort_by_key(|(start, end, _, _)| (std::cmp::Reverse(end - start), *start));
-        let mut accepted: Vec<(usize, usize, usize)> = Vec::new();
-        // (topic, label in lower case) already counted.
-        let mut counted: Vec<(usize, &str)> = Vec::new();
-        for (start, end, phrase, fuzzy) in found {
-            let inside_other = accepted
-                .iter()
-                .any(|&(s, e, topic)| s <= start && end <= e && topic != phrase.topic);
-            if inside_other {
-                continue;
-            }
-            accepted.push((start, end, phrase.topic));
-            let weight =
-                (1.0 + 0.5 * (phrase.stems.len() as f64 - 1.0)) * if fuzzy { 0.8 } else { 1.0 };
-            let slot = understanding.topics.entry(phrase.topic).or_default();
-            // A label that repeats a keyword ("Selvmordstanker") counts once.
-            let label = (phrase.topic, phrase.lowercase.as_str());
-            if !counted.contains(&label) {
-                counted.push(label);
-                slot.0 += weight;
-                slot.1.push(Cow::Borrowed(&phrase.text));
+        for found in &reading.situations {
+            if let Some(&t) = index.topic_by_id.get(found.topic) {
+                let slot = understanding.topics.entry(t).or_default();
+                slot.0 += found.weight;
+                slot.1.push(Cow::Owned(format!(
+                    "situation:{}",
+                    understander.names(&found.signals)
+                )));
             }
         }
-        acute = index.acute_signals.iter().any(|signal| {
-            (0..expanded.len()).any(|i| matches_at(&expanded, &stops, i, signal).is_some())
-        });
-        understanding.query = expanded
-            .into_iter()
-            .zip(&stops)
-            .filter(|(_, stop)| !**stop)
-            .map(|(alternatives, _)| alternatives)
-            .collect();
     }
     for id in &request.topics {
         if let Some(&topic) = index.topic_by_id.get(id) {
             let slot = understanding.topics.entry(topic).or_default();
             slot.0 += 3.0;
             slot.1.push(Cow::Borrowed("topics"));
+            // A topic asked for by id is a choice made in the frontend: its own crisis
+            // flag stands.
+            if index.topics[topic].crisis && !understanding.crisis_topics.contains(&topic) {
+                understanding.crisis = true;
+                understanding.crisis_topics.push(topic);
+            }
         }
     }
-    let crisis_topic = understanding.topics.keys().any(|t| index.topics[*t].crisis);
-    understanding.crisis = crisis_topic || (acute && !understanding.topics.is_empty());
     understanding
+}
+
+/// Topics named by the taxonomy's keywords and labels, and the query's stems for relevance.
+fn keyword_topics<'a>(index: &'a RouterIndex, q: &str, understanding: &mut Understanding<'a>) {
+    let words = index.analyzer.words(q);
+    let stops: Vec<bool> = words.iter().map(|(_, stop)| *stop).collect();
+    let expanded: Vec<Vec<(String, bool)>> = words
+        .iter()
+        .map(|(stem, _)| index.vocabulary.expand(stem))
+        .collect();
+    // Every phrase match as (start, end, phrase, fuzzy).
+    let mut found = Vec::new();
+    for start in 0..expanded.len() {
+        for (first, fuzzy_first) in &expanded[start] {
+            for phrase in index.phrases.get(first).into_iter().flatten() {
+                if let Some((end, fuzzy_rest)) = matches_at(&expanded, &stops, start, &phrase.stems)
+                {
+                    found.push((start, end, phrase, *fuzzy_first || fuzzy_rest));
+                }
+            }
+        }
+    }
+    // Longest first; a match inside a longer one for another topic does not count
+    // ("piller" inside "p-piller").
+    found.sort_by_key(|(start, end, _, _)| (std::cmp::Reverse(end - start), *start));
+    let mut accepted: Vec<(usize, usize, usize)> = Vec::new();
+    // (topic, label in lower case) already counted.
+    let mut counted: Vec<(usize, &str)> = Vec::new();
+    for (start, end, phrase, fuzzy) in found {
+        let inside_other = accepted
+            .iter()
+            .any(|&(s, e, topic)| s <= start && end <= e && topic != phrase.topic);
+        if inside_other {
+            continue;
+        }
+        accepted.push((start, end, phrase.topic));
+        let weight =
+            (1.0 + 0.5 * (phrase.stems.len() as f64 - 1.0)) * if fuzzy { 0.8 } else { 1.0 };
+        let slot = understanding.topics.entry(phrase.topic).or_default();
+        // A label that repeats a keyword ("Selvmordstanker") counts once.
+        let label = (phrase.topic, phrase.lowercase.as_str());
+        if !counted.contains(&label) {
+            counted.push(label);
+            slot.0 += weight;
+            slot.1.push(Cow::Borrowed(&phrase.text));
+        }
+    }
+    understanding.query = expanded
+        .into_iter()
+        .zip(&stops)
+        .filter(|(_, stop)| !**stop)
+        .map(|(alternatives, _)| alternatives)
+        .collect();
 }
 
 /// Whether `phrase` matches the query from `start`: every stem among the alternatives of
@@ -166,12 +228,16 @@ pub fn route<'a>(
         local: at.with_timezone(&Oslo).naive_local(),
         kept: &kept,
         relevance: &relevance,
-        crisis: understanding.crisis,
-        crisis_topic_kept: kept.keys().any(|&t| index.topics[t].crisis),
+        understanding: &understanding,
     };
     // First pass, over every candidate: the ranking key only, nothing allocated.
-    let mut ranked: Vec<Assessment> = index
-        .candidates(kept.keys().copied(), &relevance)
+    let mut candidates = index.candidates(kept.keys().copied(), &relevance);
+    for (position, _) in &understanding.lead {
+        if !candidates.contains(position) {
+            candidates.push(*position);
+        }
+    }
+    let mut ranked: Vec<Assessment> = candidates
         .into_iter()
         .filter_map(|position| context.assess(position, None))
         .collect();
@@ -180,8 +246,20 @@ pub fn route<'a>(
         ranked.retain(|a| a.speaks);
     }
     let order = |a: &Assessment, b: &Assessment| {
-        (!a.crisis_first, a.place_unknown, !a.reachable)
-            .cmp(&(!b.crisis_first, b.place_unknown, !b.reachable))
+        (
+            !a.crisis_first,
+            a.lead,
+            a.urgency_rank,
+            a.place_unknown,
+            !a.reachable,
+        )
+            .cmp(&(
+                !b.crisis_first,
+                b.lead,
+                b.urgency_rank,
+                b.place_unknown,
+                !b.reachable,
+            ))
             .then(b.score.total_cmp(&a.score))
             // Entries are indexed in id order, so this is the tie-break by id.
             .then(a.position.cmp(&b.position))
@@ -228,7 +306,7 @@ pub fn route<'a>(
         .map(|(t, (_, matched))| UnderstoodTopic {
             id: Cow::Borrowed(&index.topics[*t].id),
             matched: matched.clone(),
-            crisis: index.topics[*t].crisis,
+            crisis: understanding.crisis_topics.contains(t),
         })
         .collect();
     RouteResponse {
@@ -251,10 +329,7 @@ struct Context<'c, 'i> {
     /// Topics kept, with their weight relative to the best one.
     kept: &'c BTreeMap<usize, f64>,
     relevance: &'c Relevance,
-    crisis: bool,
-    /// Whether a kept topic is itself a crisis topic (then that topic decides who comes
-    /// first, not a louder word beside it).
-    crisis_topic_kept: bool,
+    understanding: &'c Understanding<'i>,
 }
 
 /// An entry's ranking key.
@@ -265,6 +340,10 @@ struct Assessment {
     place_unknown: bool,
     reachable: bool,
     speaks: bool,
+    /// Place among the services a danger puts first (`u8::MAX` when not among them).
+    lead: u8,
+    /// In an acute danger, emergency services before crisis lines before the rest.
+    urgency_rank: u8,
     score: f64,
 }
 
@@ -319,13 +398,19 @@ impl<'i> Context<'_, 'i> {
                 on_this = true;
             }
             on_topic |= on_this;
-            on_crisis_topic |= on_this && info.crisis;
+            on_crisis_topic |= on_this && self.understanding.crisis_topics.contains(&topic);
         }
-        let mut matched = on_topic;
+        let understanding = self.understanding;
+        let lead = understanding.lead.iter().position(|(p, _)| *p == position);
+        let mut matched = on_topic || lead.is_some();
+        // Words shared with an entry's text count on an understood topic, or when no topic
+        // was understood: never to pull an unrelated service in beside the topic.
         if let Some(share) = self.relevance.share(position as u32) {
-            score += 3.0 * share;
-            say(&|| Cow::Borrowed("text"));
-            matched = true;
+            if on_topic || self.kept.is_empty() {
+                score += 3.0 * share;
+                say(&|| Cow::Borrowed("text"));
+                matched = true;
+            }
         }
         if !matched {
             return None;
@@ -404,18 +489,24 @@ impl<'i> Context<'_, 'i> {
             say(&|| Cow::Borrowed("closed_now"));
         }
         let urgent = matches!(entry.urgency, Urgency::Emergency | Urgency::Crisis);
-        // Only services on the question's topic jump the queue, not a crisis line that
-        // merely shares a word with it; when a crisis topic was understood, only those on
-        // it ("kjæresten min deler nakenbilder": the images, not the boyfriend).
-        let there_for_it = if self.crisis_topic_kept {
-            on_crisis_topic
-        } else {
-            on_topic
+        // Only the services the danger names, and emergency and crisis services on the
+        // danger's own topics, jump the queue: not a crisis line that merely shares a word
+        // with the question ("kjæresten min deler nakenbilder": the images, not the
+        // boyfriend).
+        let there_for_it = lead.is_some() || (urgent && on_crisis_topic);
+        let crisis_first = understanding.crisis && reachable && there_for_it && !place_unknown;
+        let urgency_rank = match entry.urgency {
+            _ if !understanding.acute => 0,
+            Urgency::Emergency => 0,
+            Urgency::Crisis => 1,
+            _ => 2,
         };
-        let crisis_first = self.crisis && urgent && reachable && there_for_it && !place_unknown;
         if crisis_first {
             if let Some(reasons) = reasons {
                 reasons.insert(0, Cow::Borrowed("crisis"));
+                if let Some(at) = lead {
+                    reasons.insert(1, understanding.lead[at].1.clone());
+                }
             }
         }
         Some(Assessment {
@@ -424,6 +515,12 @@ impl<'i> Context<'_, 'i> {
             place_unknown,
             reachable,
             speaks,
+            lead: if crisis_first {
+                lead.map_or(u8::MAX, |l| l.min(254) as u8)
+            } else {
+                u8::MAX
+            },
+            urgency_rank,
             score: (score * 1000.0).round() / 1000.0,
         })
     }

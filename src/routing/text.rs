@@ -22,75 +22,16 @@ impl Default for Analyzer {
 
 /// Words that carry no meaning for routing on their own (Bokmål, Nynorsk, English). They
 /// still take part in phrases ("ta livet mitt").
-const STOPWORDS: &[&str] = &[
-    "jeg",
-    "eg",
-    "meg",
-    "deg",
-    "du",
-    "han",
-    "hun",
-    "ho",
-    "vi",
-    "me",
-    "de",
-    "dei",
-    "det",
-    "den",
-    "er",
-    "var",
-    "vart",
-    "ble",
-    "blir",
-    "har",
-    "hadde",
-    "kan",
-    "skal",
-    "vil",
-    "ma",
-    "og",
-    "i",
-    "pa",
-    "til",
-    "fra",
-    "fraa",
-    "med",
-    "for",
-    "av",
-    "om",
-    "som",
-    "at",
-    "en",
-    "ein",
-    "et",
-    "eit",
-    "ei",
-    "min",
-    "mi",
-    "mitt",
-    "mine",
-    "din",
-    "ditt",
-    "sin",
-    "seg",
-    "hva",
-    "kva",
-    "hvordan",
-    "korleis",
-    "hvor",
-    "kor",
-    "hvem",
-    "kven",
-    "nar",
-    "ikke",
-    "ikkje",
-    "noe",
-    "noko",
-    "litt",
-    "bare",
-    "berre",
-    "sa",
-    "sann",
+const NORWEGIAN_STOPWORDS: &[&str] = &[
+    "jeg", "eg", "meg", "deg", "du", "han", "hun", "ho", "vi", "me", "de", "dei", "det", "den",
+    "er", "var", "vart", "ble", "blir", "har", "hadde", "kan", "skal", "vil", "ma", "og", "i",
+    "pa", "til", "fra", "fraa", "med", "for", "av", "om", "som", "at", "en", "ein", "et", "eit",
+    "ei", "min", "mi", "mitt", "mine", "din", "ditt", "sin", "seg", "hva", "kva", "hvordan",
+    "korleis", "hvor", "kor", "hvem", "kven", "nar", "ikke", "ikkje", "noe", "noko", "litt",
+    "bare", "berre", "sa", "sann", "noen", "nokon", "alle", "veldig", "mye", "mykje",
+];
+
+const ENGLISH_STOPWORDS: &[&str] = &[
     "the",
     "a",
     "an",
@@ -123,14 +64,8 @@ const STOPWORDS: &[&str] = &[
     "im",
     "about",
     "get",
-    "noen",
-    "nokon",
     "someone",
     "something",
-    "alle",
-    "veldig",
-    "mye",
-    "mykje",
 ];
 
 impl Analyzer {
@@ -162,8 +97,20 @@ impl Analyzer {
 
 pub fn is_stopword(folded_token: &str) -> bool {
     static SET: std::sync::OnceLock<HashSet<&'static str>> = std::sync::OnceLock::new();
-    SET.get_or_init(|| STOPWORDS.iter().copied().collect())
-        .contains(folded_token)
+    SET.get_or_init(|| {
+        NORWEGIAN_STOPWORDS
+            .iter()
+            .chain(ENGLISH_STOPWORDS)
+            .copied()
+            .collect()
+    })
+    .contains(folded_token)
+}
+
+/// Whether a folded token is a Norwegian function word ("har", "pa"), so that, typed as it is
+/// spelt, it stays that word and is not read as a word with æøå ("hår", "på" aside).
+pub fn is_norwegian_stopword(folded_token: &str) -> bool {
+    NORWEGIAN_STOPWORDS.contains(&folded_token)
 }
 
 /// NFC, lower case, and æ/ø/å with their ASCII spellings (ae, o/oe, a/aa) made one.

@@ -1,0 +1,775 @@
+//! The router's lexicon: which concepts a word or phrase expresses, in Bokmål, Nynorsk and
+//! English, however it is inflected, compounded, spelt without æøå or mistyped.
+//!
+//! Two committed files make it (`catalog/lexicon/`):
+//! - `concepts.json`, written by hand: the concepts, their lemmas and phrases, idioms and
+//!   spellings dictionaries do not know ([`file`]).
+//! - `forms.tsv`, generated from it by `veiviser lexicon build` with Hunspell, Apertium,
+//!   MyThes and FreeDict: every inflected form of every lemma with its lemmas, concepts and
+//!   languages (`form<TAB>lemma|lemma<TAB>concept,concept<TAB>nb,nn,en`), and the
+//!   dictionary's compounds that the compound rule below would read wrong.
+//!
+//! A word not in `forms.tsv` is read as a compound when it ends in a known form (the head
+//! carries a Norwegian compound's meaning: `kjæreste|oppførsel`, `russe|feiring`), or
+//! begins with one; then as a typo of a known form one edit away. Parsing does no I/O.
+
+pub mod file;
+
+use foldhash::{HashMap, HashMapExt};
+
+use super::text::fold;
+pub use file::ConceptsFile;
+
+/// Index of a concept in [`Lexicon::concepts`].
+pub type ConceptId = u16;
+/// Index of a lemma (or a literal word a phrase names).
+pub type LemmaId = u32;
+
+/// A concept as the router uses it.
+#[derive(Debug, Clone)]
+pub struct Concept {
+    pub id: String,
+    /// What a negated mention becomes ("breathe" → "not-breathing").
+    pub negated: Option<ConceptId>,
+    /// Counts even when negated.
+    pub ignores_negation: bool,
+}
+
+/// One reading of a form.
+#[derive(Debug, Clone)]
+struct Sense {
+    /// The form as written in the lexicon (lower case, with æøå).
+    form: Box<str>,
+    lemmas: Box<[LemmaId]>,
+    concepts: Box<[ConceptId]>,
+    /// An English reading (the form is an English word).
+    english: bool,
+    /// A Bokmål or Nynorsk reading.
+    norwegian: bool,
+    /// May be the last part of a compound.
+    head: bool,
+    /// May be the first part of a compound.
+    modifier: bool,
+}
+
+/// How a word was recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recognised {
+    /// As written.
+    Exact,
+    /// Only once æ, ø, å were folded: typed without them ("far" for "får").
+    Folded,
+    /// As a compound of known parts.
+    Compound,
+    /// As a typo of a known form.
+    Typo,
+    /// Not at all.
+    Unknown,
+}
+
+/// What the lexicon says of one word.
+#[derive(Debug, Clone)]
+pub struct WordReading {
+    pub lemmas: Vec<LemmaId>,
+    pub concepts: Vec<ConceptId>,
+    pub recognised: Recognised,
+}
+
+/// One element of a phrase pattern.
+#[derive(Debug, Clone)]
+pub enum Element {
+    /// A word, as any of these lemmas.
+    Word(Box<[LemmaId]>),
+    /// Any word or phrase of the concept.
+    Concept(ConceptId),
+    /// Any one word.
+    Any,
+}
+
+/// What a matched pattern stands for.
+#[derive(Debug, Clone)]
+pub enum Yield {
+    /// A mention of the concept.
+    Concept(ConceptId),
+    /// An idiom: its words carry these concepts and no others.
+    Idiom(Box<[ConceptId]>),
+}
+
+/// A phrase or idiom pattern.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub elements: Box<[Element]>,
+    pub yields: Yield,
+    /// The pattern as written, reported as what matched.
+    pub text: Box<str>,
+    /// The pattern holds a negation itself ("får ikke luft", "@negation @want @live"): a
+    /// negation inside its span is its own, not one that cancels it.
+    pub includes_negation: bool,
+}
+
+/// Words shorter than this are matched exactly only (no typo tolerance).
+const TYPO_MIN_CHARS: usize = 5;
+/// The shortest first part of a compound.
+const PART_MIN_CHARS: usize = 3;
+/// The shortest last part: shorter ones end too many words by chance ("ert" in "-ert").
+const HEAD_MIN_CHARS: usize = 4;
+/// The shortest known beginning of a word read as the compound's first part, when its end
+/// is unknown ("kjæreste|oppførsel" with an unknown head).
+const LEADING_PART_MIN_CHARS: usize = 4;
+
+/// Shortest Norwegian word read as such inside an English question.
+const ENGLISH_BORROWING_MIN_CHARS: usize = 5;
+
+/// The lexicon.
+#[derive(Debug)]
+pub struct Lexicon {
+    pub concepts: Vec<Concept>,
+    concept_by_id: HashMap<String, ConceptId>,
+    lemma_names: Vec<Box<str>>,
+    lemma_by_name: HashMap<Box<str>, LemmaId>,
+    /// Folded form → its readings.
+    forms: HashMap<Box<str>, Box<[Sense]>>,
+    /// Folded word → the folded words it stands for ("kms" → "kill", "myself").
+    spellings: HashMap<Box<str>, Box<[Box<str>]>>,
+    typos: TypoIndex,
+    pub patterns: Vec<Pattern>,
+    /// Patterns by what their first element can match.
+    by_first_lemma: HashMap<LemmaId, Vec<u32>>,
+    by_first_concept: HashMap<ConceptId, Vec<u32>>,
+    starting_anywhere: Vec<u32>,
+    /// The concept of negation words, when the file has one (`negation`).
+    pub negation: Option<ConceptId>,
+}
+
+/// A problem with the lexicon files.
+#[derive(Debug, thiserror::Error)]
+#[error("lexicon: {0}")]
+pub struct LexiconError(pub String);
+
+impl Lexicon {
+    /// Parses `concepts.json` and `forms.tsv`.
+    pub fn parse(concepts_json: &str, forms_tsv: &str) -> Result<Self, LexiconError> {
+        let file = ConceptsFile::parse(concepts_json).map_err(LexiconError)?;
+        Self::from_parts(&file, forms_tsv)
+    }
+
+    /// Builds the lexicon from the parsed concepts file and the forms table.
+    pub fn from_parts(file: &ConceptsFile, forms_tsv: &str) -> Result<Self, LexiconError> {
+        let mut concept_by_id = HashMap::new();
+        let mut concepts = Vec::new();
+        for spec in &file.concepts {
+            let id = ConceptId::try_from(concepts.len())
+                .map_err(|_| LexiconError("too many concepts".into()))?;
+            if concept_by_id.insert(spec.id.clone(), id).is_some() {
+                return Err(LexiconError(format!("concept '{}' twice", spec.id)));
+            }
+            concepts.push(Concept {
+                id: spec.id.clone(),
+                negated: None,
+                ignores_negation: spec.ignores_negation,
+            });
+        }
+        for spec in &file.concepts {
+            if let Some(target) = &spec.negated {
+                let to = *concept_by_id.get(target).ok_or_else(|| {
+                    LexiconError(format!("'{}' is negated as unknown '{target}'", spec.id))
+                })?;
+                concepts[concept_by_id[&spec.id] as usize].negated = Some(to);
+            }
+        }
+        let mut lexicon = Lexicon {
+            negation: concept_by_id.get("negation").copied(),
+            concepts,
+            concept_by_id,
+            lemma_names: Vec::new(),
+            lemma_by_name: HashMap::new(),
+            forms: HashMap::new(),
+            spellings: HashMap::new(),
+            typos: TypoIndex::default(),
+            patterns: Vec::new(),
+            by_first_lemma: HashMap::new(),
+            by_first_concept: HashMap::new(),
+            starting_anywhere: Vec::new(),
+        };
+        let generated_phrases = lexicon.load_forms(forms_tsv)?;
+        for (word, stands_for) in &file.spellings {
+            let words: Box<[Box<str>]> = stands_for
+                .split_whitespace()
+                .map(|w| fold(w).into_boxed_str())
+                .collect();
+            lexicon.spellings.insert(fold(word).into_boxed_str(), words);
+        }
+        for spec in &file.concepts {
+            let id = lexicon.concept_by_id[&spec.id];
+            let multiword = spec
+                .nb
+                .iter()
+                .chain(&spec.nn)
+                .chain(&spec.en)
+                .map(|w| file::split_pos(w).0)
+                .filter(|w| w.contains(' '));
+            let phrases: Vec<String> = spec
+                .phrases
+                .iter()
+                .map(String::as_str)
+                .chain(multiword)
+                .map(str::to_string)
+                .collect();
+            for phrase in phrases {
+                lexicon.add_pattern(&phrase, Yield::Concept(id))?;
+            }
+        }
+        for (phrase, concepts) in generated_phrases {
+            for id in concepts {
+                lexicon.add_pattern(&phrase, Yield::Concept(id))?;
+            }
+        }
+        for idiom in &file.idioms {
+            let means = idiom
+                .means
+                .iter()
+                .map(|c| lexicon.concept(c))
+                .collect::<Result<Box<[_]>, _>>()?;
+            for phrase in &idiom.phrases {
+                lexicon.add_pattern(phrase, Yield::Idiom(means.clone()))?;
+            }
+        }
+        Ok(lexicon)
+    }
+
+    /// Loads the forms table; gives back its phrases (forms with spaces) with their
+    /// concepts, to be added as patterns once every form is known.
+    fn load_forms(&mut self, tsv: &str) -> Result<Vec<(String, Vec<ConceptId>)>, LexiconError> {
+        let mut by_key: HashMap<Box<str>, Vec<Sense>> = HashMap::with_capacity(1 << 16);
+        let mut phrases = Vec::new();
+        for (number, line) in tsv.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let mut fields = line.split('\t');
+            let (Some(form), Some(lemmas)) = (fields.next(), fields.next()) else {
+                return Err(LexiconError(format!(
+                    "forms.tsv line {}: too few fields",
+                    number + 1
+                )));
+            };
+            let concepts = fields.next().unwrap_or("");
+            let langs = fields.next().unwrap_or("");
+            let english = langs.split(',').any(|l| l == "en");
+            let norwegian = langs.split(',').any(|l| l == "nb" || l == "nn");
+            let flags = fields.next().unwrap_or("");
+            let lemmas: Box<[LemmaId]> = lemmas
+                .split('|')
+                .filter(|l| !l.is_empty())
+                .map(|l| self.intern(&fold(l)))
+                .collect();
+            let concepts = concepts
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(|c| self.concept(c))
+                .collect::<Result<Box<[_]>, _>>()
+                .map_err(|e| LexiconError(format!("forms.tsv line {}: {}", number + 1, e.0)))?;
+            if form.contains(' ') {
+                phrases.push((form.to_string(), concepts.into_vec()));
+                continue;
+            }
+            by_key
+                .entry(fold(form).into_boxed_str())
+                .or_default()
+                .push(Sense {
+                    form: form.into(),
+                    lemmas,
+                    concepts,
+                    english,
+                    norwegian,
+                    head: flags.contains('h'),
+                    modifier: flags.contains('m'),
+                });
+        }
+        for (key, senses) in by_key {
+            if senses.iter().any(|s| !s.concepts.is_empty())
+                && key.chars().count() >= TYPO_MIN_CHARS
+            {
+                self.typos.insert(&key);
+            }
+            self.forms.insert(key, senses.into_boxed_slice());
+        }
+        self.typos.finish();
+        Ok(phrases)
+    }
+
+    fn intern(&mut self, name: &str) -> LemmaId {
+        if let Some(&id) = self.lemma_by_name.get(name) {
+            return id;
+        }
+        let id = self.lemma_names.len() as LemmaId;
+        self.lemma_names.push(name.into());
+        self.lemma_by_name.insert(name.into(), id);
+        id
+    }
+
+    /// The concept named `id`.
+    pub fn concept(&self, id: &str) -> Result<ConceptId, LexiconError> {
+        self.concept_by_id
+            .get(id)
+            .copied()
+            .ok_or_else(|| LexiconError(format!("unknown concept '{id}'")))
+    }
+
+    /// The concept named `id`, if there is one.
+    pub fn find_concept(&self, id: &str) -> Option<ConceptId> {
+        self.concept_by_id.get(id).copied()
+    }
+
+    pub fn concept_name(&self, id: ConceptId) -> &str {
+        &self.concepts[id as usize].id
+    }
+
+    pub fn lemma_name(&self, id: LemmaId) -> &str {
+        &self.lemma_names[id as usize]
+    }
+
+    /// The words a folded word stands for, when it is a known spelling ("itj" → "ikke").
+    pub fn spelling(&self, folded: &str) -> Option<&[Box<str>]> {
+        self.spellings.get(folded).map(|w| &w[..])
+    }
+
+    /// Reads one word: `raw` in lower case as typed (NFC), `folded` as [`fold`] gives it.
+    /// `english` says the question reads as English: then only English readings count, so
+    /// that "do" is not "dø" typed without ø, nor "gift" poison.
+    pub fn word(&self, raw: &str, folded: &str, english: bool) -> WordReading {
+        if let Some(senses) = self.forms.get(folded) {
+            // A Norwegian question reads a word spelt alike in both languages as Norwegian
+            // ("fire" is four); a word only English has keeps its English sense ("kms").
+            let norwegian: Vec<&Sense> = senses.iter().filter(|s| s.norwegian).collect();
+            let mut candidates: Vec<&Sense> = if english {
+                senses.iter().filter(|s| s.english).collect()
+            } else if norwegian.is_empty() {
+                senses.iter().collect()
+            } else {
+                norwegian
+            };
+            // A Norwegian word in an English question ("barnevernet", "paracet") reads as
+            // Norwegian when English has no such word; short ones ("do", "gift") do not.
+            if candidates.is_empty() && folded.chars().count() >= ENGLISH_BORROWING_MIN_CHARS {
+                candidates = senses.iter().collect();
+            }
+            // Typed with æ, ø or å: the readings spelt so, when there are any. A function
+            // word typed as it is spelt is that word ("har" is has, not "hår").
+            let typed_letters =
+                (raw != folded && !raw.is_ascii()) || super::text::is_norwegian_stopword(folded);
+            let exact: Vec<&Sense> = candidates
+                .iter()
+                .copied()
+                .filter(|s| &*s.form == raw)
+                .collect();
+            let recognised = if exact.is_empty() {
+                Recognised::Folded
+            } else {
+                Recognised::Exact
+            };
+            let chosen = if typed_letters && !exact.is_empty() {
+                exact
+            } else {
+                candidates
+            };
+            if !chosen.is_empty() {
+                return Self::reading(chosen.into_iter(), recognised);
+            }
+        }
+        // English writes its compounds apart.
+        if !english {
+            if let Some(reading) = self.compound(folded) {
+                return reading;
+            }
+        }
+        if let Some(reading) = self.typo(folded, english) {
+            return reading;
+        }
+        WordReading {
+            lemmas: self
+                .lemma_by_name
+                .get(folded)
+                .copied()
+                .into_iter()
+                .collect(),
+            concepts: Vec::new(),
+            recognised: Recognised::Unknown,
+        }
+    }
+
+    fn reading<'s>(senses: impl Iterator<Item = &'s Sense>, recognised: Recognised) -> WordReading {
+        let mut reading = WordReading {
+            lemmas: Vec::new(),
+            concepts: Vec::new(),
+            recognised,
+        };
+        for sense in senses {
+            for &l in sense.lemmas.iter() {
+                if !reading.lemmas.contains(&l) {
+                    reading.lemmas.push(l);
+                }
+            }
+            for &c in sense.concepts.iter() {
+                if !reading.concepts.contains(&c) {
+                    reading.concepts.push(c);
+                }
+            }
+        }
+        reading
+    }
+
+    /// The readings of a folded form in the table that `usable` admits, if any.
+    fn known(&self, folded: &str, usable: impl Fn(&Sense) -> bool) -> Option<WordReading> {
+        let senses = self.forms.get(folded)?;
+        let usable: Vec<&Sense> = senses.iter().filter(|s| usable(s)).collect();
+        (!usable.is_empty()).then(|| Self::reading(usable.into_iter(), Recognised::Exact))
+    }
+
+    /// Reads a word missing from the table as a compound. The last part that is a known
+    /// form with concepts, and that Apertium says may end a compound, gives the lemmas and
+    /// concepts; the first part adds its concepts (with a linking s or e dropped). Failing
+    /// that, a known beginning that may start a compound gives its concepts.
+    /// `veiviser lexicon build` checks this rule against the dictionaries and writes every
+    /// dictionary word it reads wrong into the table.
+    pub fn compound(&self, folded: &str) -> Option<WordReading> {
+        let bounds: Vec<usize> = folded.char_indices().map(|(i, _)| i).collect();
+        let chars = bounds.len();
+        if chars < PART_MIN_CHARS + HEAD_MIN_CHARS {
+            return None;
+        }
+        for &split in &bounds[PART_MIN_CHARS..=chars - HEAD_MIN_CHARS] {
+            let (first, head) = folded.split_at(split);
+            let Some(mut reading) = self.known(head, |s| s.head && !s.concepts.is_empty()) else {
+                continue;
+            };
+            reading.recognised = Recognised::Compound;
+            // A linking s or e may begin the head or end the first part: "blodtrykks|pillene"
+            // is also "blodtrykk|spillene". Both readings count, so neither hides the other.
+            if let Some(rest) = head.strip_prefix(['s', 'e'])
+                && rest.chars().count() >= HEAD_MIN_CHARS
+                && let Some(other) = self.known(rest, |s| s.head && !s.concepts.is_empty())
+            {
+                for c in other.concepts {
+                    if !reading.concepts.contains(&c) {
+                        reading.concepts.push(c);
+                    }
+                }
+                for l in other.lemmas {
+                    if !reading.lemmas.contains(&l) {
+                        reading.lemmas.push(l);
+                    }
+                }
+            }
+            if let Some(first) = self.first_part(first) {
+                for c in first.concepts {
+                    if !reading.concepts.contains(&c) {
+                        reading.concepts.push(c);
+                    }
+                }
+            }
+            return Some(reading);
+        }
+        let max_first = chars.checked_sub(LEADING_PART_MIN_CHARS)?;
+        for end in (LEADING_PART_MIN_CHARS..=max_first).rev() {
+            let first = &folded[..bounds[end]];
+            if let Some(reading) = self.known(first, |s| s.modifier && !s.concepts.is_empty()) {
+                return Some(WordReading {
+                    lemmas: Vec::new(),
+                    concepts: reading.concepts,
+                    recognised: Recognised::Compound,
+                });
+            }
+        }
+        None
+    }
+
+    /// The first part of a compound: a known form, or one with a linking `s` or `e`.
+    fn first_part(&self, part: &str) -> Option<WordReading> {
+        let any = |_: &Sense| true;
+        self.known(part, any).or_else(|| {
+            part.strip_suffix('s')
+                .or_else(|| part.strip_suffix('e'))
+                .filter(|p| p.chars().count() >= PART_MIN_CHARS)
+                .and_then(|p| self.known(p, any))
+        })
+    }
+
+    /// Reads a word as a typo of a known form with concepts, one edit away.
+    fn typo(&self, folded: &str, english: bool) -> Option<WordReading> {
+        if folded.chars().count() < TYPO_MIN_CHARS || folded.bytes().any(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut found: Vec<&Sense> = Vec::new();
+        for candidate in self.typos.near(folded) {
+            if let Some(senses) = self.forms.get(candidate) {
+                found.extend(senses.iter().filter(|s| !english || s.english));
+            }
+        }
+        // A Norwegian question reads a near word as Norwegian where it can.
+        if !english && found.iter().any(|s| s.norwegian) {
+            found.retain(|s| s.norwegian);
+        }
+        // The lexicon holds only the words its concepts need, so an ordinary word it lacks
+        // ("sommer") lies one letter from several it has ("rom", "komme", "tom"): a typo
+        // is read only when the near words agree on what they mean.
+        let mut meanings = found.iter().map(|s| &s.concepts);
+        let first = meanings.next()?;
+        if meanings.any(|m| m != first) {
+            return None;
+        }
+        Some(Self::reading(found.into_iter(), Recognised::Typo))
+    }
+
+    fn add_pattern(&mut self, text: &str, yields: Yield) -> Result<(), LexiconError> {
+        let mut elements = Vec::new();
+        let mut includes_negation = false;
+        for word in text.split_whitespace() {
+            if word == "*" {
+                elements.push(Element::Any);
+            } else if let Some(concept) = word.strip_prefix('@') {
+                let id = self.concept(concept)?;
+                includes_negation |= Some(id) == self.negation;
+                elements.push(Element::Concept(id));
+            } else {
+                let folded = fold(word);
+                let lemmas: Box<[LemmaId]> = match self.forms.get(folded.as_str()) {
+                    Some(senses) => {
+                        let mut out: Vec<LemmaId> = Vec::new();
+                        let exact = senses.iter().any(|s| *s.form == *word.to_lowercase());
+                        for sense in senses {
+                            // A negation word is one whatever its spelling ("don't", "dont").
+                            includes_negation |=
+                                self.negation.is_some_and(|n| sense.concepts.contains(&n));
+                            if exact && *sense.form != *word.to_lowercase() {
+                                continue;
+                            }
+                            out.extend(sense.lemmas.iter().copied());
+                        }
+                        out.sort_unstable();
+                        out.dedup();
+                        if out.is_empty() {
+                            vec![self.intern(&folded)].into()
+                        } else {
+                            out.into()
+                        }
+                    }
+                    None => vec![self.intern(&folded)].into(),
+                };
+                elements.push(Element::Word(lemmas));
+            }
+        }
+        if elements.is_empty() {
+            return Err(LexiconError(format!("empty phrase in '{text}'")));
+        }
+        let number = self.patterns.len() as u32;
+        match &elements[0] {
+            Element::Word(lemmas) => {
+                for &l in lemmas.iter() {
+                    self.by_first_lemma.entry(l).or_default().push(number);
+                }
+            }
+            Element::Concept(c) => self.by_first_concept.entry(*c).or_default().push(number),
+            Element::Any => self.starting_anywhere.push(number),
+        }
+        self.patterns.push(Pattern {
+            elements: elements.into(),
+            yields,
+            text: text.into(),
+            includes_negation,
+        });
+        Ok(())
+    }
+
+    /// Patterns that may start at a word with these lemmas and concepts.
+    pub fn patterns_starting(
+        &self,
+        lemmas: &[LemmaId],
+        concepts: impl Iterator<Item = ConceptId>,
+        out: &mut Vec<u32>,
+    ) {
+        for l in lemmas {
+            if let Some(p) = self.by_first_lemma.get(l) {
+                out.extend(p);
+            }
+        }
+        for c in concepts {
+            if let Some(p) = self.by_first_concept.get(&c) {
+                out.extend(p);
+            }
+        }
+        out.extend(&self.starting_anywhere);
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    /// Number of forms in the table.
+    pub fn form_count(&self) -> usize {
+        self.forms.len()
+    }
+}
+
+/// Known forms by their one-character deletions, for finding a typo's form: a form and a
+/// typo one edit apart share a deletion. Kept as a sorted list of (hash of the deletion,
+/// form) pairs: a fraction of the memory of a map of strings.
+#[derive(Debug, Default)]
+struct TypoIndex {
+    words: Vec<Box<str>>,
+    keys: Vec<(u64, u32)>,
+}
+
+fn hash_of(text: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(text)
+}
+
+/// `word` without its `i`th character, for each `i`.
+fn deletions(word: &str) -> impl Iterator<Item = String> + '_ {
+    word.char_indices().map(move |(i, c)| {
+        let mut shorter = String::with_capacity(word.len());
+        shorter.push_str(&word[..i]);
+        shorter.push_str(&word[i + c.len_utf8()..]);
+        shorter
+    })
+}
+
+impl TypoIndex {
+    fn insert(&mut self, word: &str) {
+        let id = self.words.len() as u32;
+        self.words.push(word.into());
+        self.keys.push((hash_of(word), id));
+        for shorter in deletions(word) {
+            self.keys.push((hash_of(&shorter), id));
+        }
+    }
+
+    fn finish(&mut self) {
+        self.keys.sort_unstable();
+        self.keys.dedup();
+    }
+
+    /// Known words one edit (insert, delete, substitute, swap) from `word`.
+    fn near<'a>(&'a self, word: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let mut ids: Vec<u32> = Vec::new();
+        for key in std::iter::once(word.to_string()).chain(deletions(word)) {
+            let h = hash_of(&key);
+            let start = self.keys.partition_point(|&(k, _)| k < h);
+            ids.extend(
+                self.keys[start..]
+                    .iter()
+                    .take_while(|&&(k, _)| k == h)
+                    .map(|&(_, id)| id),
+            );
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .map(|id| &*self.words[id as usize])
+            .filter(move |known| strsim::osa_distance(word, known) == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONCEPTS: &str = r#"{
+        "concepts": [
+            {"id": "negation", "nb": ["ikke"], "ignores_negation": true},
+            {"id": "partner", "nb": ["kjæreste"]},
+            {"id": "behaviour", "nb": ["oppførsel"]},
+            {"id": "breathe", "nb": ["puste"], "negated": "not-breathing"},
+            {"id": "not-breathing", "phrases": ["får ikke luft"]},
+            {"id": "mother", "nb": ["mor"]},
+            {"id": "suicide", "nb": ["selvmord"], "phrases": ["ta livet mitt"]}
+        ],
+        "spellings": {"itj": "ikke"}
+    }"#;
+    const FORMS: &str = "# test\n\
+        ikke\tikke\tnegation\n\
+        kjæreste\tkjæreste\tpartner\tnb\thm\n\
+        kjæresten\tkjæreste\tpartner\tnb\th\n\
+        oppførsel\toppførsel\tbehaviour\tnb\th\n\
+        puster\tpuste|pust\tbreathe\n\
+        mor\tmor\tmother\tnb\th\n\
+        humor\thumor\t\n\
+        selvmord\tselvmord\tsuicide\n\
+        tok\tta\t\n\
+        ta\tta\t\n\
+        livet\tliv\t\n\
+        mitt\tmin\t\n\
+        får\tfå\t\n\
+        far\tfar\tmother\n";
+
+    fn lexicon() -> Lexicon {
+        Lexicon::parse(CONCEPTS, FORMS).unwrap()
+    }
+
+    fn concepts(l: &Lexicon, raw: &str, english: bool) -> Vec<String> {
+        let r = l.word(raw, &fold(raw), english);
+        r.concepts
+            .iter()
+            .map(|&c| l.concept_name(c).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn forms_are_found_as_typed_and_without_norwegian_letters() {
+        let l = lexicon();
+        assert_eq!(concepts(&l, "kjæresten", false), ["partner"]);
+        assert_eq!(concepts(&l, "kjaeresten", false), ["partner"]);
+        // "far" typed could be "får" too; typed with å it is only "får".
+        assert_eq!(
+            l.word("får", &fold("får"), false).recognised,
+            Recognised::Exact
+        );
+        assert!(concepts(&l, "får", false).is_empty());
+        assert_eq!(concepts(&l, "far", false), ["mother"]);
+    }
+
+    #[test]
+    fn compounds_take_the_meaning_of_their_parts() {
+        let l = lexicon();
+        let mut c = concepts(&l, "kjæresteoppførsel", false);
+        c.sort();
+        assert_eq!(c, ["behaviour", "partner"]);
+        assert_eq!(
+            l.word("kjæresteoppførsel", &fold("kjæresteoppførsel"), false)
+                .recognised,
+            Recognised::Compound
+        );
+        // A word the table knows is never split: "humor" is not "hu|mor".
+        assert!(concepts(&l, "humor", false).is_empty());
+        // A known beginning with an unknown end.
+        assert_eq!(concepts(&l, "kjæresteproblemer", false), ["partner"]);
+    }
+
+    #[test]
+    fn one_typo_in_a_long_word_is_forgiven() {
+        let l = lexicon();
+        assert_eq!(concepts(&l, "selvmor", false), ["suicide"]);
+        assert_eq!(concepts(&l, "kjærsten", false), ["partner"]);
+        assert_eq!(
+            l.word("selvmor", "selvmor", false).recognised,
+            Recognised::Typo
+        );
+    }
+
+    #[test]
+    fn phrases_match_any_inflection_of_their_words() {
+        let l = lexicon();
+        let phrase = l
+            .patterns
+            .iter()
+            .find(|p| &*p.text == "ta livet mitt")
+            .unwrap();
+        let Element::Word(first) = &phrase.elements[0] else {
+            panic!()
+        };
+        let tok = l.word("tok", "tok", false);
+        assert!(first.iter().any(|l| tok.lemmas.contains(l)));
+        assert_eq!(l.spelling("itj").unwrap().len(), 1);
+        let negated = l.concepts[l.concept("breathe").unwrap() as usize].negated;
+        assert_eq!(negated, Some(l.concept("not-breathing").unwrap()));
+    }
+}
