@@ -241,10 +241,8 @@ pub fn route<'a>(
         .into_iter()
         .filter_map(|position| context.assess(position, None))
         .collect();
-    // Language is a filter when some result speaks it, a preference otherwise.
-    if request.lang.is_some() && ranked.iter().any(|a| a.speaks) {
-        ranked.retain(|a| a.speaks);
-    }
+    // Language is a preference (the score above), never a filter: a young person writing
+    // in English still needs the bullying ombud, whose channels are in Norwegian.
     let order = |a: &Assessment, b: &Assessment| {
         (
             !a.crisis_first,
@@ -339,7 +337,6 @@ struct Assessment {
     /// A service for some areas only, when the person's place is not known.
     place_unknown: bool,
     reachable: bool,
-    speaks: bool,
     /// Place among the services a danger puts first (`u8::MAX` when not among them).
     lead: u8,
     /// In an acute danger, emergency services before crisis lines before the rest.
@@ -514,7 +511,6 @@ impl<'i> Context<'_, 'i> {
             crisis_first,
             place_unknown,
             reachable,
-            speaks,
             lead: if crisis_first {
                 lead.map_or(u8::MAX, |l| l.min(254) as u8)
             } else {

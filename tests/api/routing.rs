@@ -574,3 +574,22 @@ async fn a_shorter_answer_is_the_head_of_a_longer_one() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_language_is_preferred_never_required() {
+    let app = spawn_app().await;
+    // Kors på halsen and the ombud answer in Norwegian; an English question still gets them,
+    // named in English.
+    let answer = route(
+        &app,
+        &json!({ "q": "i am being bullied at school", "lang": "en", "age": 14, "at": TUESDAY_AFTERNOON }),
+    )
+    .await;
+    let found = ids(&answer);
+    assert!(found.contains(&"mobbeombud".to_string()), "{found:?}");
+    let ombud = find_result(&answer, "mobbeombud").unwrap();
+    assert!(
+        ombud["name"].as_str().unwrap().contains("anti-bullying"),
+        "{ombud}"
+    );
+}
