@@ -240,3 +240,36 @@ async fn the_cpsv_ap_no_export_describes_every_service_with_its_mandatory_proper
         crate::helpers::catalogue_services()
     );
 }
+
+#[tokio::test]
+async fn maintainers_notes_never_leave_in_an_export() {
+    let app = spawn_app().await;
+    let mut notes: Vec<String> = Vec::new();
+    for path in crate::helpers::walk(&crate::helpers::repo_path("catalog/services")) {
+        let entry: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        notes.extend(entry["editorial_note"].as_str().map(str::to_string));
+        notes.extend(entry["audience"]["note"].as_str().map(str::to_string));
+        for channel in entry["channels"].as_array().unwrap() {
+            notes.extend(channel["note"].as_str().map(str::to_string));
+        }
+    }
+    // Short ones ("national") could turn up by chance in any text.
+    notes.retain(|n| n.chars().count() >= 40);
+    assert!(notes.len() > 100, "{}", notes.len());
+    for path in [
+        "/v1/export/hsds",
+        "/v1/export/hsds?lang=en",
+        "/v1/export/cpsv-ap-no",
+    ] {
+        let text = app.get(path).await.text().await.unwrap();
+        // As JSON writes them: a note with quotes or newlines is escaped in the export.
+        for note in &notes {
+            let written = serde_json::to_string(note).unwrap();
+            let inner = &written[1..written.len() - 1];
+            assert!(
+                !text.contains(inner),
+                "{path} shows a maintainer's note: {note}"
+            );
+        }
+    }
+}

@@ -290,10 +290,7 @@ fn describe(channel: &Channel) -> String {
     if channel.anonymous == Some(true) {
         text.push_str(", anonymt");
     }
-    if let Some(note) = &channel.note {
-        text.push_str(". ");
-        text.push_str(note);
-    }
+    // A channel's note is for maintainers: it is never exported.
     text
 }
 

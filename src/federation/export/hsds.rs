@@ -64,9 +64,7 @@ fn service(input: &ExportInput<'_>, entry: &ServiceEntry, periods: &[Period]) ->
     if let Some(age) = entry.audience.max_age {
         service.insert("maximum_age".into(), json!(age));
     }
-    if let Some(note) = &entry.audience.note {
-        service.insert("eligibility_description".into(), json!(note));
-    }
+    // `audience.note` is for maintainers: it is never exported.
     if let Some(verified) = entry.last_verified_at {
         service.insert(
             "assured_date".into(),
@@ -284,9 +282,6 @@ fn channel_at_location(
         "location_id": location["id"].clone(),
         "location": location,
     });
-    if let Some(note) = &channel.note {
-        at["description"] = json!(note);
-    }
     let phone_type = match channel.kind {
         ChannelKind::Phone => Some("voice"),
         ChannelKind::Sms => Some("text"),
