@@ -544,6 +544,32 @@ async fn metrics_count_checks_requests_and_the_catalogue() {
     ));
 }
 
+/// The health a routing answer shows for the first channel of `id` (`None` when it is
+/// not in the answer), once `done` accepts it: the index and the checker's snapshot
+/// follow a moment after a change.
+async fn routed_health(app: &TestApp, id: &str, done: impl Fn(Option<&str>) -> bool) {
+    let body = json!({ "topics": ["verneplikt-og-sesjon"], "limit": 20 });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let response = app.send_json(Method::POST, "/v1/route", None, &body).await;
+        let answer: Value = response.json().await.unwrap();
+        let health = answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service_id"] == id)
+            .and_then(|r| r["channels"][0]["health"].as_str().map(str::to_string));
+        if done(health.as_deref()) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{id} routed with {health:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 #[tokio::test]
 async fn when_most_checks_fail_at_once_the_checker_suspects_itself() {
     // The default catalogue's checks count too (blocked in tests, never critical): with
@@ -552,15 +578,16 @@ async fn when_most_checks_fail_at_once_the_checker_suspects_itself() {
     let token = app.create_agency("kommune-a").await;
     let alone = Target::spawn(Behaviour::Status).await;
     let shared = Target::spawn(Behaviour::Status).await;
-    register(
-        &app,
-        &token,
-        &checked_entry("alene", &[alone.url("/")], 2000),
-    )
-    .await;
+    // On a topic of their own, so that all of them are in one routing answer.
+    let entry = |id: &str, url: String| {
+        let mut entry = checked_entry(id, &[url], 2000);
+        entry["topics"] = json!(["verneplikt-og-sesjon"]);
+        entry
+    };
+    register(&app, &token, &entry("alene", alone.url("/"))).await;
     let ids: Vec<String> = (0..8).map(|n| format!("felles-{n}")).collect();
     for id in &ids {
-        register(&app, &token, &checked_entry(id, &[shared.url("/")], 2000)).await;
+        register(&app, &token, &entry(id, shared.url("/"))).await;
     }
     let total = app.get_json("/v1/health").await["checks"]
         .as_array()
@@ -571,11 +598,13 @@ async fn when_most_checks_fail_at_once_the_checker_suspects_itself() {
         "{total} checks"
     );
 
-    // One site down is that site's fault.
+    routed_health(&app, "alene", |h| h == Some("passing")).await;
+    // One site down is that site's fault: routing sees it.
     alone.set_status(500);
     for _ in 0..3 {
         check_now(&app, &token, "alene").await;
     }
+    routed_health(&app, "alene", |h| h != Some("passing")).await;
     assert_eq!(
         app.get_json("/v1/health").await["checker"]["suspect"],
         false
@@ -585,6 +614,7 @@ async fn when_most_checks_fail_at_once_the_checker_suspects_itself() {
     for id in &ids {
         check_now(&app, &token, id).await;
     }
+    routed_health(&app, "felles-7", |h| h == Some("passing")).await;
     shared.set_status(500);
     for _ in 0..3 {
         for id in &ids {
@@ -597,11 +627,14 @@ async fn when_most_checks_fail_at_once_the_checker_suspects_itself() {
         health["checker"]["held"].as_u64().unwrap() >= 6,
         "{health:#}"
     );
-    // The records say critical (routing keeps the last known states: `Protect::shown`).
+    // The records say critical; routing keeps the last known state.
     assert_eq!(
         app.get_json("/v1/services/felles-7/health").await["checks"][0]["state"],
         "critical"
     );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    routed_health(&app, "felles-0", |h| h == Some("passing")).await;
+    routed_health(&app, "felles-7", |h| h == Some("passing")).await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("\nveiviser_health_checker_suspect 1\n"),
@@ -617,6 +650,8 @@ async fn when_most_checks_fail_at_once_the_checker_suspects_itself() {
     }
     let health = app.get_json("/v1/health").await;
     assert_eq!(health["checker"]["suspect"], false, "{health:#}");
+    routed_health(&app, "felles-0", |h| h == Some("passing")).await;
+    routed_health(&app, "alene", |h| h != Some("passing")).await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("\nveiviser_health_checker_suspect 0\n"),
