@@ -179,7 +179,19 @@ impl Frames {
             };
             let Some(signals) = signals else { continue };
             let has = |c: &ConceptId| whole.binary_search(c).is_ok();
-            let softened_by = frame.unless.iter().copied().find(|c| has(c));
+            // A word that is itself a signal does not also say it is a game: in
+            // "blodtrykkspillene" the pills are the danger, the "spill" a second reading.
+            let on_signal = |m: &crate::routing::analysis::Mention| {
+                analysis.mentions.iter().any(|s| {
+                    !s.negated && signals.contains(&s.concept) && s.start < m.end && m.start < s.end
+                })
+            };
+            let softened_by = frame.unless.iter().copied().find(|c| {
+                analysis
+                    .mentions
+                    .iter()
+                    .any(|m| m.concept == *c && !m.negated && !on_signal(m))
+            });
             // A sign that it is happening outweighs what made it sound like a question,
             // unless the sign is one of the frame's own signals: "er det farlig å ta 20
             // paracet" has a large amount, which is the question, not a sign.

@@ -17,14 +17,14 @@ use veiviser::routing::RouteResponse;
 use crate::helpers::spawn_app;
 
 // Measured on 2026-12-03 (`veiviser lexicon eval FILE`): the team's 138 questions 96.4%
-// top-3, 53 of 54 danger questions right, 2 of 16 harmless ones raised a crisis; the 250
-// independent ones 83.2%, 82 of 95, 6 of 50.
+// top-3, 54 of 54 danger questions right, 2 of 16 harmless ones raised a crisis; the 250
+// independent ones 83.6%, 84 of 95, 5 of 50.
 const TEAM_TOP3: f64 = 0.963;
-const TEAM_DANGER: f64 = 0.981;
+const TEAM_DANGER: f64 = 1.0;
 const TEAM_ALARMS: usize = 2;
-const INDEPENDENT_TOP3: f64 = 0.831;
-const INDEPENDENT_DANGER: f64 = 0.863;
-const INDEPENDENT_ALARMS: usize = 6;
+const INDEPENDENT_TOP3: f64 = 0.835;
+const INDEPENDENT_DANGER: f64 = 0.884;
+const INDEPENDENT_ALARMS: usize = 5;
 
 /// One evaluation set and the floors it must hold.
 struct Floors {
