@@ -353,21 +353,30 @@ async fn feeds_are_harvested_on_their_schedule() {
         app.get("/v1/services/feed-sched").await.status(),
         StatusCode::OK
     );
-    let runs = app
-        .request(
-            Method::GET,
-            &format!("/v1/agencies/{AGENCY}/harvest"),
-            Some(&token),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    // The run's record is written just after the entries it brought: wait for it.
+    let mut runs = Value::Null;
+    for _ in 0..50 {
+        runs = app
+            .request(
+                Method::GET,
+                &format!("/v1/agencies/{AGENCY}/harvest"),
+                Some(&token),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        if runs["runs"].as_array().is_some_and(|r| !r.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(
         runs["runs"].as_array().unwrap().last().unwrap()["trigger"],
-        "schedule"
+        "schedule",
+        "{runs:#}"
     );
 
     // Once the feed is removed, the schedule stops.
