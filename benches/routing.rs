@@ -1,4 +1,4 @@
-//! Route time in process: the default catalogue (38 entries) and a generated catalogue of
+//! Route time in process: the default catalogue (104 entries) and a generated catalogue of
 //! 100,000 entries (the seed entries repeated with their own ids, local coverage in
 //! municipalities across Norway and varied keywords). Criterion measures the typical time;
 //! after it, 5,000 single calls per catalogue give the median and p99 directly.
@@ -114,7 +114,7 @@ fn bench(c: &mut Criterion) {
     let small = small_router.index();
     let questions = questions();
     let mut group = c.benchmark_group("route");
-    for (name, router) in [("default-38", &small), ("generated-100k", &large)] {
+    for (name, router) in [("default-104", &small), ("generated-100k", &large)] {
         group.bench_function(name, |b| {
             let mut i = 0;
             b.iter(|| {
@@ -138,7 +138,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(serde_json::to_vec(&answer).unwrap()))
     });
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
-    for (name, router) in [("default-38", &small), ("generated-100k", &large)] {
+    for (name, router) in [("default-104", &small), ("generated-100k", &large)] {
         // (question, time) for every call; the questions differ in how many entries fit.
         let mut times: Vec<(usize, Duration)> = (0..5_000)
             .map(|i| {
