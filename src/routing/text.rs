@@ -176,7 +176,7 @@ pub struct Vocabulary {
 const FUZZY_MIN_LEN: usize = 5;
 
 /// `word` without its `i`th character, for each `i`.
-fn deletions(word: &str) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn deletions(word: &str) -> impl Iterator<Item = String> + '_ {
     word.char_indices().map(move |(i, c)| {
         let mut shorter = String::with_capacity(word.len());
         shorter.push_str(&word[..i]);

@@ -17,7 +17,7 @@ pub mod file;
 
 use foldhash::{HashMap, HashMapExt};
 
-use super::text::fold;
+use super::text::{deletions, fold};
 pub use file::ConceptsFile;
 
 /// Index of a concept in [`Lexicon::concepts`].
@@ -621,16 +621,6 @@ struct TypoIndex {
 fn hash_of(text: &str) -> u64 {
     use std::hash::BuildHasher;
     foldhash::fast::FixedState::with_seed(0x5eed).hash_one(text)
-}
-
-/// `word` without its `i`th character, for each `i`.
-fn deletions(word: &str) -> impl Iterator<Item = String> + '_ {
-    word.char_indices().map(move |(i, c)| {
-        let mut shorter = String::with_capacity(word.len());
-        shorter.push_str(&word[..i]);
-        shorter.push_str(&word[i + c.len_utf8()..]);
-        shorter
-    })
 }
 
 impl TypoIndex {
