@@ -120,9 +120,8 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `veiviser route`: the router on the catalogue files, no server and no data directory.
-pub fn route(args: &RouteArgs) -> anyhow::Result<ExitCode> {
-    let catalogue = args.catalogue.source();
+/// A router on the catalogue files' valid entries, with no server and no data directory.
+fn catalogue_router(catalogue: &CatalogueSource) -> anyhow::Result<Router> {
     let reference = Arc::new(catalogue.reference()?);
     let validator = Validator::new(reference.clone());
     let loaded = catalogue.documents()?;
@@ -132,7 +131,12 @@ pub fn route(args: &RouteArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter_map(|doc| validator.validate_entry(&doc.value).ok())
         .collect();
-    let router = Router::fixed(reference, services, &loaded.documents.agency_names())?;
+    Router::fixed(reference, services, &loaded.documents.agency_names())
+}
+
+/// `veiviser route`: the router on the catalogue files, no server and no data directory.
+pub fn route(args: &RouteArgs) -> anyhow::Result<ExitCode> {
+    let router = catalogue_router(&args.catalogue.source())?;
     let mut doc = serde_json::Map::new();
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(value) = value {
@@ -229,17 +233,7 @@ pub fn route(args: &RouteArgs) -> anyhow::Result<ExitCode> {
 /// `veiviser lexicon eval`: the routing evaluation in process.
 pub fn evaluate(args: &crate::config::LexiconEvalArgs) -> anyhow::Result<ExitCode> {
     use crate::evaluation::{Report, judge, parse_cases};
-    let catalogue = args.catalogue.source();
-    let reference = Arc::new(catalogue.reference()?);
-    let validator = Validator::new(reference.clone());
-    let loaded = catalogue.documents()?;
-    let services: Vec<_> = loaded
-        .documents
-        .services
-        .iter()
-        .filter_map(|doc| validator.validate_entry(&doc.value).ok())
-        .collect();
-    let router = Router::fixed(reference, services, &loaded.documents.agency_names())?;
+    let router = catalogue_router(&args.catalogue.source())?;
     let index = router.index();
     let mut report = Report::default();
     for file in &args.files {
