@@ -14,11 +14,13 @@
 //! begins with one; then as a typo of a known form one edit away. Parsing does no I/O.
 
 pub mod file;
+mod table;
 
 use foldhash::{HashMap, HashMapExt};
 
 use super::text::{deletions, fold};
 pub use file::ConceptsFile;
+use table::{FormTable, NewSense, Sense};
 
 /// Index of a concept in [`Lexicon::concepts`].
 pub type ConceptId = u16;
@@ -33,23 +35,6 @@ pub struct Concept {
     pub negated: Option<ConceptId>,
     /// Counts even when negated.
     pub ignores_negation: bool,
-}
-
-/// One reading of a form.
-#[derive(Debug, Clone)]
-struct Sense {
-    /// The form as written in the lexicon (lower case, with æøå).
-    form: Box<str>,
-    lemmas: Box<[LemmaId]>,
-    concepts: Box<[ConceptId]>,
-    /// An English reading (the form is an English word).
-    english: bool,
-    /// A Bokmål or Nynorsk reading.
-    norwegian: bool,
-    /// May be the last part of a compound.
-    head: bool,
-    /// May be the first part of a compound.
-    modifier: bool,
 }
 
 /// How a word was recognised.
@@ -128,7 +113,7 @@ pub struct Lexicon {
     lemma_names: Vec<Box<str>>,
     lemma_by_name: HashMap<Box<str>, LemmaId>,
     /// Folded form → its readings.
-    forms: HashMap<Box<str>, Box<[Sense]>>,
+    forms: FormTable,
     /// Folded word → the folded words it stands for ("kms" → "kill", "myself").
     spellings: HashMap<Box<str>, Box<[Box<str>]>>,
     typos: TypoIndex,
@@ -183,7 +168,7 @@ impl Lexicon {
             concept_by_id,
             lemma_names: Vec::new(),
             lemma_by_name: HashMap::new(),
-            forms: HashMap::new(),
+            forms: FormTable::default(),
             spellings: HashMap::new(),
             typos: TypoIndex::default(),
             patterns: Vec::new(),
@@ -240,7 +225,7 @@ impl Lexicon {
     /// Loads the forms table; gives back its phrases (forms with spaces) with their
     /// concepts, to be added as patterns once every form is known.
     fn load_forms(&mut self, tsv: &str) -> Result<Vec<(String, Vec<ConceptId>)>, LexiconError> {
-        let mut by_key: HashMap<Box<str>, Vec<Sense>> = HashMap::with_capacity(1 << 16);
+        let mut senses: Vec<NewSense<'_>> = Vec::with_capacity(1 << 18);
         let mut phrases = Vec::new();
         for (number, line) in tsv.lines().enumerate() {
             if line.starts_with('#') || line.trim().is_empty() {
@@ -258,7 +243,7 @@ impl Lexicon {
             let english = langs.split(',').any(|l| l == "en");
             let norwegian = langs.split(',').any(|l| l == "nb" || l == "nn");
             let flags = fields.next().unwrap_or("");
-            let lemmas: Box<[LemmaId]> = lemmas
+            let lemmas: Vec<LemmaId> = lemmas
                 .split('|')
                 .filter(|l| !l.is_empty())
                 .map(|l| self.intern(&fold(l)))
@@ -267,35 +252,40 @@ impl Lexicon {
                 .split(',')
                 .filter(|c| !c.is_empty())
                 .map(|c| self.concept(c))
-                .collect::<Result<Box<[_]>, _>>()
+                .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| LexiconError(format!("forms.tsv line {}: {}", number + 1, e.0)))?;
             if form.contains(' ') {
-                phrases.push((form.to_string(), concepts.into_vec()));
+                phrases.push((form.to_string(), concepts));
                 continue;
             }
-            by_key
-                .entry(fold(form).into_boxed_str())
-                .or_default()
-                .push(Sense {
-                    form: form.into(),
-                    lemmas,
-                    concepts,
-                    english,
-                    norwegian,
-                    head: flags.contains('h'),
-                    modifier: flags.contains('m'),
-                });
+            senses.push(NewSense {
+                key: fold(form),
+                form,
+                lemmas,
+                concepts,
+                english,
+                norwegian,
+                head: flags.contains('h'),
+                modifier: flags.contains('m'),
+            });
         }
-        for (key, senses) in by_key {
-            if senses.iter().any(|s| !s.concepts.is_empty())
-                && key.chars().count() >= TYPO_MIN_CHARS
+        self.forms = FormTable::build(senses);
+        let mut typos = TypoIndex::default();
+        for key in self.forms.keys() {
+            if key.chars().count() >= TYPO_MIN_CHARS
+                && self.senses(key).any(|s| !s.concepts.is_empty())
             {
-                self.typos.insert(&key);
+                typos.insert(key);
             }
-            self.forms.insert(key, senses.into_boxed_slice());
         }
-        self.typos.finish();
+        typos.finish();
+        self.typos = typos;
         Ok(phrases)
+    }
+
+    /// The senses of a folded form (none when it is not in the table).
+    fn senses(&self, folded: &str) -> impl Iterator<Item = Sense<'_>> + Clone {
+        self.forms.get(folded).into_iter().flatten()
     }
 
     fn intern(&mut self, name: &str) -> LemmaId {
@@ -341,27 +331,27 @@ impl Lexicon {
         if let Some(senses) = self.forms.get(folded) {
             // A Norwegian question reads a word spelt alike in both languages as Norwegian
             // ("fire" is four); a word only English has keeps its English sense ("kms").
-            let norwegian: Vec<&Sense> = senses.iter().filter(|s| s.norwegian).collect();
-            let mut candidates: Vec<&Sense> = if english {
-                senses.iter().filter(|s| s.english).collect()
+            let norwegian: Vec<Sense> = senses.clone().filter(|s| s.norwegian).collect();
+            let mut candidates: Vec<Sense> = if english {
+                senses.clone().filter(|s| s.english).collect()
             } else if norwegian.is_empty() {
-                senses.iter().collect()
+                senses.clone().collect()
             } else {
                 norwegian
             };
             // A Norwegian word in an English question ("barnevernet", "paracet") reads as
             // Norwegian when English has no such word; short ones ("do", "gift") do not.
             if candidates.is_empty() && folded.chars().count() >= ENGLISH_BORROWING_MIN_CHARS {
-                candidates = senses.iter().collect();
+                candidates = senses.collect();
             }
             // Typed with æ, ø or å: the readings spelt so, when there are any. A function
             // word typed as it is spelt is that word ("har" is has, not "hår").
             let typed_letters =
                 (raw != folded && !raw.is_ascii()) || super::text::is_norwegian_stopword(folded);
-            let exact: Vec<&Sense> = candidates
+            let exact: Vec<Sense> = candidates
                 .iter()
                 .copied()
-                .filter(|s| &*s.form == raw)
+                .filter(|s| s.form == raw)
                 .collect();
             let recognised = if exact.is_empty() {
                 Recognised::Folded
@@ -398,7 +388,7 @@ impl Lexicon {
         }
     }
 
-    fn reading<'s>(senses: impl Iterator<Item = &'s Sense>, recognised: Recognised) -> WordReading {
+    fn reading<'s>(senses: impl Iterator<Item = Sense<'s>>, recognised: Recognised) -> WordReading {
         let mut reading = WordReading {
             lemmas: Vec::new(),
             concepts: Vec::new(),
@@ -421,8 +411,7 @@ impl Lexicon {
 
     /// The readings of a folded form in the table that `usable` admits, if any.
     fn known(&self, folded: &str, usable: impl Fn(&Sense) -> bool) -> Option<WordReading> {
-        let senses = self.forms.get(folded)?;
-        let usable: Vec<&Sense> = senses.iter().filter(|s| usable(s)).collect();
+        let usable: Vec<Sense> = self.senses(folded).filter(|s| usable(s)).collect();
         (!usable.is_empty()).then(|| Self::reading(usable.into_iter(), Recognised::Exact))
     }
 
@@ -500,11 +489,9 @@ impl Lexicon {
         if folded.chars().count() < TYPO_MIN_CHARS || folded.bytes().any(|b| b.is_ascii_digit()) {
             return None;
         }
-        let mut found: Vec<&Sense> = Vec::new();
+        let mut found: Vec<Sense> = Vec::new();
         for candidate in self.typos.near(folded) {
-            if let Some(senses) = self.forms.get(candidate) {
-                found.extend(senses.iter().filter(|s| !english || s.english));
-            }
+            found.extend(self.senses(candidate).filter(|s| !english || s.english));
         }
         // A Norwegian question reads a near word as Norwegian where it can.
         if !english && found.iter().any(|s| s.norwegian) {
@@ -513,7 +500,7 @@ impl Lexicon {
         // The lexicon holds only the words its concepts need, so an ordinary word it lacks
         // ("sommer") lies one letter from several it has ("rom", "komme", "tom"): a typo
         // is read only when the near words agree on what they mean.
-        let mut meanings = found.iter().map(|s| &s.concepts);
+        let mut meanings = found.iter().map(|s| s.concepts);
         let first = meanings.next()?;
         if meanings.any(|m| m != first) {
             return None;
@@ -533,29 +520,23 @@ impl Lexicon {
                 elements.push(Element::Concept(id));
             } else {
                 let folded = fold(word);
-                let lemmas: Box<[LemmaId]> = match self.forms.get(folded.as_str()) {
-                    Some(senses) => {
-                        let mut out: Vec<LemmaId> = Vec::new();
-                        let exact = senses.iter().any(|s| *s.form == *word.to_lowercase());
-                        for sense in senses {
-                            // A negation word is one whatever its spelling ("don't", "dont").
-                            includes_negation |=
-                                self.negation.is_some_and(|n| sense.concepts.contains(&n));
-                            if exact && *sense.form != *word.to_lowercase() {
-                                continue;
-                            }
-                            out.extend(sense.lemmas.iter().copied());
-                        }
-                        out.sort_unstable();
-                        out.dedup();
-                        if out.is_empty() {
-                            vec![self.intern(&folded)].into()
-                        } else {
-                            out.into()
-                        }
+                let lower = word.to_lowercase();
+                let exact = self.senses(&folded).any(|s| s.form == lower);
+                let mut lemmas: Vec<LemmaId> = Vec::new();
+                for sense in self.senses(&folded) {
+                    // A negation word is one whatever its spelling ("don't", "dont").
+                    includes_negation |= self.negation.is_some_and(|n| sense.concepts.contains(&n));
+                    if exact && sense.form != lower {
+                        continue;
                     }
-                    None => vec![self.intern(&folded)].into(),
-                };
+                    lemmas.extend(sense.lemmas.iter().copied());
+                }
+                lemmas.sort_unstable();
+                lemmas.dedup();
+                if lemmas.is_empty() {
+                    lemmas.push(self.intern(&folded));
+                }
+                let lemmas: Box<[LemmaId]> = lemmas.into();
                 elements.push(Element::Word(lemmas));
             }
         }
