@@ -1,7 +1,8 @@
 //! Route time in process: the default catalogue (104 entries) and a generated catalogue of
 //! 100,000 entries (the seed entries repeated with their own ids, local coverage in
 //! municipalities across Norway and varied keywords). Criterion measures the typical time;
-//! after it, 5,000 single calls per catalogue give the median and p99 directly.
+//! after it, 5,000 single calls per catalogue give the median and p99 directly. Before it,
+//! the time to load the lexicon.
 //!
 //! `cargo bench --bench routing`
 
@@ -99,6 +100,20 @@ fn questions() -> Vec<RouteRequest> {
 
 fn bench(c: &mut Criterion) {
     let (reference, seed, agencies) = seed();
+    // Loading the lexicon (concepts, the forms table, frames, situations), as at start.
+    let mut loads: Vec<Duration> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(veiviser::routing::understander(&reference).expect("the lexicon loads"));
+            t.elapsed()
+        })
+        .collect();
+    loads.sort();
+    println!(
+        "lexicon loaded in {:.0} ms (median of 5; fastest {:.0} ms)",
+        loads[2].as_secs_f64() * 1e3,
+        loads[0].as_secs_f64() * 1e3
+    );
     let health = HealthSnapshot::default();
     let now = Utc::now();
     let started = Instant::now();

@@ -186,9 +186,59 @@ pub fn forms(word: &str) -> Vec<String> {
     out
 }
 
+/// The base form of an inflected English word ("asks", "asking", "begged" → "ask",
+/// "ask", "beg"), when one of the candidate bases is a known word whose forms include it;
+/// otherwise the word itself. `known` says whether a word is an English headword.
+pub fn base_of(word: &str, known: impl Fn(&str) -> bool) -> String {
+    let word = word.to_lowercase();
+    if known(&word) && !word.ends_with("ing") && !word.ends_with("ed") {
+        return word;
+    }
+    if let Some(&(base, _, _)) = IRREGULAR
+        .iter()
+        .find(|(_, past, participle)| *past == word || *participle == word)
+    {
+        return base.to_string();
+    }
+    let mut candidates: Vec<String> = Vec::new();
+    for suffix in ["ing", "ed", "es", "s", "d"] {
+        if let Some(stem) = word.strip_suffix(suffix).filter(|s| s.len() >= 2) {
+            candidates.push(stem.to_string());
+            candidates.push(format!("{stem}e"));
+            if let Some(undoubled) = stem
+                .strip_suffix(|c: char| stem.ends_with(&format!("{c}{c}")))
+                .filter(|s| s.len() >= 2)
+            {
+                candidates.push(undoubled.to_string());
+            }
+            if let Some(y) = stem.strip_suffix('i') {
+                candidates.push(format!("{y}y"));
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .find(|c| known(c) && forms(c).contains(&word))
+        .unwrap_or(word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_inflected_word_finds_its_base() {
+        let known = |w: &str| ["ask", "make", "beg", "bully", "tell", "threaten"].contains(&w);
+        assert_eq!(base_of("asking", known), "ask");
+        assert_eq!(base_of("asks", known), "ask");
+        assert_eq!(base_of("making", known), "make");
+        assert_eq!(base_of("begged", known), "beg");
+        assert_eq!(base_of("bullies", known), "bully");
+        assert_eq!(base_of("told", known), "tell");
+        assert_eq!(base_of("threatening", known), "threaten");
+        // Unknown: the word itself.
+        assert_eq!(base_of("snapchatting", known), "snapchatting");
+    }
 
     #[test]
     fn regular_and_irregular_forms() {

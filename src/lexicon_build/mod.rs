@@ -359,6 +359,11 @@ pub fn build(resources: &Resources, catalog: &Path) -> anyhow::Result<(String, R
             for part in readings {
                 let lemma = part.lemma.to_lowercase();
                 row.lemmas.insert(lemma.clone());
+                // A genitive ("boks" of "bok") lends no concept: it is far more often
+                // another word ("boks", a box) than a possessive in what young people write.
+                if part.tags.iter().any(|t| t == "gen") {
+                    continue;
+                }
                 let mut carries = false;
                 for (want_pos, concept) in seeds_of_lemma.get(lemma.as_str()).into_iter().flatten()
                 {
@@ -397,10 +402,15 @@ pub fn build(resources: &Resources, catalog: &Path) -> anyhow::Result<(String, R
             merge(&mut en_rows, &form, row);
         }
     }
+    // A phrase's word is taken in all the forms of its base ("asks for pics" is also
+    // "asking for pics"), the base found among FreeDict's English headwords.
+    let headwords = reverse.headwords();
+    let known = |w: &str| headwords.binary_search_by(|h| h.as_str().cmp(w)).is_ok();
     for word in &english_phrase_words {
-        for form in english::forms(word) {
+        let base = english::base_of(word, known);
+        for form in std::iter::once(word.clone()).chain(english::forms(&base)) {
             let row = Row {
-                lemmas: [word.clone()].into(),
+                lemmas: [base.clone()].into(),
                 langs: ["en"].into(),
                 ..Row::default()
             };

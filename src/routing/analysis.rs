@@ -372,7 +372,7 @@ impl Analysis {
                     lexicon.patterns[p as usize]
                         .elements
                         .iter()
-                        .all(|e| matches!(e, Element::Word(_)))
+                        .all(|e| matches!(e, Element::Word(_) | Element::Form(_)))
                 })
             })
             .map(|m| (m.start, m.end))
@@ -429,6 +429,7 @@ impl Analysis {
                 .iter()
                 .any(|l: &LemmaId| lemmas.contains(l))
                 .then_some(position + 1),
+            Element::Form(form) => (token.folded == **form).then_some(position + 1),
             Element::Concept(concept) => mentions
                 .iter()
                 .filter(|m| m.start == position && m.concept == *concept)
@@ -518,7 +519,9 @@ mod tests {
             {"id": "live-wish", "phrases": ["@want @live"], "negated": "death-wish"},
             {"id": "hope"},
             {"id": "exaggeration"},
-            {"id": "bullying", "nb": ["mobbe"]}
+            {"id": "bullying", "nb": ["mobbe"]},
+            {"id": "kill", "nb": ["drepe"]},
+            {"id": "death-threat", "phrases": ["@kill meg"]}
         ],
         "idioms": [{"phrases": ["dø av latter"], "means": ["exaggeration"]}],
         "spellings": {"itj": "ikke"}
@@ -539,7 +542,10 @@ mod tests {
         latter\tlatter\t\tnb\n\
         får\tfå\t\tnb\n\
         luft\tluft\t\tnb\n\
-        mobbet\tmobbe\tbullying\tnb\n";
+        mobbet\tmobbe\tbullying\tnb\n\
+        drepte\tdrepe\tkill\tnb\n\
+        jeg\tjeg\t\tnb\n\
+        meg\tjeg\t\tnb\n";
 
     fn concepts_of(text: &str) -> Vec<String> {
         let lexicon = Lexicon::parse(CONCEPTS, FORMS).unwrap();
@@ -567,6 +573,13 @@ mod tests {
         assert!(concepts_of("jeg vil ikke leve lenger").contains(&"death-wish".to_string()));
         assert!(!concepts_of("jeg vil ikke dø").contains(&"death-wish".to_string()));
         assert!(concepts_of("jeg vil dø").contains(&"death-wish".to_string()));
+    }
+
+    #[test]
+    fn a_function_word_in_a_phrase_is_matched_as_spelt() {
+        // "meg" and "jeg" share a lemma; the phrase means the object.
+        assert!(concepts_of("han drepte meg").contains(&"death-threat".to_string()));
+        assert!(!concepts_of("drepte jeg gjæren").contains(&"death-threat".to_string()));
     }
 
     #[test]

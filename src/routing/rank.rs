@@ -37,6 +37,9 @@ pub struct Understanding<'a> {
     pub crisis_topics: Vec<usize>,
     /// Whether the danger is acute (emergency services before crisis lines).
     pub acute: bool,
+    /// A danger was spoken of but not as happening: a knowledge question, a game, the
+    /// past. Emergency numbers answer emergencies, not questions about them.
+    pub about_danger: bool,
     /// The services a danger puts first, in order, with the reason (`danger:<frame>:<signals>`).
     pub lead: Vec<(usize, Cow<'a, str>)>,
     /// Query stems with their typo-tolerant alternatives, for relevance.
@@ -47,6 +50,8 @@ pub struct Understanding<'a> {
 const DANGER_TOPIC_WEIGHT: f64 = 4.0;
 /// Weight of a topic a concern-level frame is about.
 const CONCERN_TOPIC_WEIGHT: f64 = 1.5;
+/// What is left of an emergency number's score when a danger is only asked about.
+const EMERGENCY_FOR_A_QUESTION: f64 = 0.3;
 
 /// Topics, danger and the services it puts first, from `q` and `topics`.
 pub fn understand<'a>(index: &'a RouterIndex, request: &RouteRequest) -> Understanding<'a> {
@@ -74,6 +79,7 @@ pub fn understand<'a>(index: &'a RouterIndex, request: &RouteRequest) -> Underst
                 }
             }
             if !crisis {
+                understanding.about_danger |= hit.softened_by.is_some();
                 continue;
             }
             understanding.crisis = true;
@@ -398,6 +404,13 @@ impl<'i> Context<'_, 'i> {
             on_crisis_topic |= on_this && self.understanding.crisis_topics.contains(&topic);
         }
         let understanding = self.understanding;
+        if understanding.about_danger
+            && !understanding.crisis
+            && entry.urgency == Urgency::Emergency
+        {
+            score *= EMERGENCY_FOR_A_QUESTION;
+            say(&|| Cow::Borrowed("question_not_emergency"));
+        }
         let lead = understanding.lead.iter().position(|(p, _)| *p == position);
         let mut matched = on_topic || lead.is_some();
         // Words shared with an entry's text count on an understood topic, or when no topic

@@ -20,6 +20,11 @@ pub struct ConceptsFile {
     /// word it stands for: `"itj": "ikke"`, `"ka": "hva"`, `"kms": "kill myself"`.
     #[serde(default)]
     pub spellings: std::collections::BTreeMap<String, String>,
+    /// Function words (articles, conjunctions, question words) that carry no content word's
+    /// concept, whatever else a dictionary says they may be: "et" is also the imperative of
+    /// "ete", "når" a form of "nå", "kor" a choir, "at" is "åt" typed without å.
+    #[serde(default)]
+    pub function_words: Vec<String>,
 }
 
 /// One concept: a class of words and phrases that mean the same for routing.

@@ -18,7 +18,7 @@ mod table;
 
 use foldhash::{HashMap, HashMapExt};
 
-use super::text::{deletions, fold};
+use super::text::{deletions, fold, is_stopword};
 pub use file::ConceptsFile;
 use table::{FormTable, NewSense, Sense};
 
@@ -65,6 +65,9 @@ pub struct WordReading {
 pub enum Element {
     /// A word, as any of these lemmas.
     Word(Box<[LemmaId]>),
+    /// A function word, as spelt (folded): "meg" is not "jeg", though both are forms of
+    /// one lemma, so "@kill meg" is not "drepte jeg gjæren".
+    Form(Box<str>),
     /// Any word or phrase of the concept.
     Concept(ConceptId),
     /// Any one word.
@@ -116,6 +119,9 @@ pub struct Lexicon {
     forms: FormTable,
     /// Folded word → the folded words it stands for ("kms" → "kill", "myself").
     spellings: HashMap<Box<str>, Box<[Box<str>]>>,
+    /// Function words, folded → as spelt: read with their lemmas, never with a concept,
+    /// when typed as spelt or in plain ASCII ("når", "nar"; not "åt", which is no "at").
+    function_words: HashMap<Box<str>, Box<str>>,
     typos: TypoIndex,
     pub patterns: Vec<Pattern>,
     /// Patterns by what their first element can match.
@@ -170,6 +176,11 @@ impl Lexicon {
             lemma_by_name: HashMap::new(),
             forms: FormTable::default(),
             spellings: HashMap::new(),
+            function_words: file
+                .function_words
+                .iter()
+                .map(|w| (fold(w).into_boxed_str(), w.to_lowercase().into_boxed_str()))
+                .collect(),
             typos: TypoIndex::default(),
             patterns: Vec::new(),
             by_first_lemma: HashMap::new(),
@@ -328,6 +339,16 @@ impl Lexicon {
     /// `english` says the question reads as English: then only English readings count, so
     /// that "do" is not "dø" typed without ø, nor "gift" poison.
     pub fn word(&self, raw: &str, folded: &str, english: bool) -> WordReading {
+        if !english
+            && self
+                .function_words
+                .get(folded)
+                .is_some_and(|spelt| raw.is_ascii() || **spelt == *raw)
+        {
+            let mut reading = Self::reading(self.senses(folded), Recognised::Exact);
+            reading.concepts.clear();
+            return reading;
+        }
         if let Some(senses) = self.forms.get(folded) {
             // A Norwegian question reads a word spelt alike in both languages as Norwegian
             // ("fire" is four); a word only English has keeps its English sense ("kms").
@@ -369,7 +390,11 @@ impl Lexicon {
         }
         // English writes its compounds apart.
         if !english {
-            if let Some(reading) = self.compound(folded) {
+            if let Some(mut reading) = self.compound(folded) {
+                // A phrase may name the compound itself ("dødstrøtt" is tired, not dead).
+                if let Some(&own) = self.lemma_by_name.get(folded) {
+                    reading.lemmas.push(own);
+                }
                 return reading;
             }
         }
@@ -511,6 +536,8 @@ impl Lexicon {
     fn add_pattern(&mut self, text: &str, yields: Yield) -> Result<(), LexiconError> {
         let mut elements = Vec::new();
         let mut includes_negation = false;
+        // A pattern starting with a function word is found through that word's lemmas.
+        let mut first_lemmas: Option<Vec<LemmaId>> = None;
         for word in text.split_whitespace() {
             if word == "*" {
                 elements.push(Element::Any);
@@ -536,6 +563,12 @@ impl Lexicon {
                 if lemmas.is_empty() {
                     lemmas.push(self.intern(&folded));
                 }
+                // ("dø" folds to "do", which is no function word.)
+                if is_stopword(&folded) && lower == folded {
+                    first_lemmas.get_or_insert(lemmas);
+                    elements.push(Element::Form(folded.into()));
+                    continue;
+                }
                 let lemmas: Box<[LemmaId]> = lemmas.into();
                 elements.push(Element::Word(lemmas));
             }
@@ -547,6 +580,11 @@ impl Lexicon {
         match &elements[0] {
             Element::Word(lemmas) => {
                 for &l in lemmas.iter() {
+                    self.by_first_lemma.entry(l).or_default().push(number);
+                }
+            }
+            Element::Form(_) => {
+                for l in first_lemmas.into_iter().flatten() {
                     self.by_first_lemma.entry(l).or_default().push(number);
                 }
             }
@@ -654,9 +692,11 @@ mod tests {
             {"id": "mother", "nb": ["mor"]},
             {"id": "suicide", "nb": ["selvmord"], "phrases": ["ta livet mitt"]}
         ],
-        "spellings": {"itj": "ikke"}
+        "spellings": {"itj": "ikke"},
+        "function_words": ["et"]
     }"#;
     const FORMS: &str = "# test\n\
+        et\tete|en\tmother\tnb\n\
         ikke\tikke\tnegation\n\
         kjæreste\tkjæreste\tpartner\tnb\thm\n\
         kjæresten\tkjæreste\tpartner\tnb\th\n\
@@ -713,6 +753,16 @@ mod tests {
         assert!(concepts(&l, "humor", false).is_empty());
         // A known beginning with an unknown end.
         assert_eq!(concepts(&l, "kjæresteproblemer", false), ["partner"]);
+    }
+
+    #[test]
+    fn a_function_word_carries_no_content_words_concept() {
+        let l = lexicon();
+        // "et" is also the imperative of a verb with a concept.
+        assert!(concepts(&l, "et", false).is_empty());
+        // Typed with a letter the function word lacks, it is another word.
+        assert_eq!(concepts(&l, "ét", false), ["mother"]);
+        assert!(!l.word("et", "et", false).lemmas.is_empty());
     }
 
     #[test]
