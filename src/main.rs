@@ -13,8 +13,29 @@ use veiviser::{commands, telemetry};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// No transparent huge pages for this process. mimalloc commits its arenas eagerly; with
+/// the kernel's THP set to `always`, each touched 2 MiB region became resident whole, and a
+/// served default catalogue held 157 MB instead of about 100 MB. Set before the runtime's
+/// threads start touching memory; later faults follow it.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes one integer argument and changes nothing but how
+    // this process's pages are backed; failure (an old kernel) is harmless.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+fn main() -> ExitCode {
+    no_huge_pages();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+        .block_on(run())
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_format);
     let result = match &cli.command {

@@ -119,3 +119,19 @@ fn route_answers_on_the_catalogue_without_a_server() {
     let (ok, _) = veiviser(&["route", "hei", "--municipality", "9999"]);
     assert!(!ok, "an unknown municipality is refused");
 }
+
+/// The served process backs its memory with ordinary pages: with transparent huge pages, the
+/// allocator's eagerly committed arenas made the default catalogue half again as resident.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_runs_without_transparent_huge_pages() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = crate::helpers::ServerProcess::start(data.path(), "info");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    server.child.kill().unwrap();
+    let _ = server.child.wait();
+    // Kernels before 6.x do not print the line; the setting is then not observable here.
+    if let Some(line) = status.lines().find(|l| l.starts_with("THP_enabled:")) {
+        assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+    }
+}
