@@ -356,14 +356,26 @@ pub fn build(resources: &Resources, catalog: &Path) -> anyhow::Result<(String, R
             } else {
                 single
             };
+            let standalone: Vec<&str> = readings
+                .iter()
+                .filter(|p| !p.tags.iter().any(|t| t == "compound-only-L" || t == "gen"))
+                .map(|p| p.lemma.as_str())
+                .collect();
             for part in readings {
-                let lemma = part.lemma.to_lowercase();
-                row.lemmas.insert(lemma.clone());
-                // A genitive ("boks" of "bok") lends no concept: it is far more often
+                // A genitive ("boks" of "bok") is no reading at all here: it is far more often
                 // another word ("boks", a box) than a possessive in what young people write.
                 if part.tags.iter().any(|t| t == "gen") {
                     continue;
                 }
+                // Nor is the first part of a compound of another lemma ("boks-" of "bok"),
+                // where the form is also a word of its own ("boks", a box).
+                let only_left = part.tags.iter().any(|t| t == "compound-only-L");
+                if only_left && !standalone.is_empty() && !standalone.contains(&part.lemma.as_str())
+                {
+                    continue;
+                }
+                let lemma = part.lemma.to_lowercase();
+                row.lemmas.insert(lemma.clone());
                 let mut carries = false;
                 for (want_pos, concept) in seeds_of_lemma.get(lemma.as_str()).into_iter().flatten()
                 {

@@ -521,7 +521,8 @@ mod tests {
             {"id": "exaggeration"},
             {"id": "bullying", "nb": ["mobbe"]},
             {"id": "kill", "nb": ["drepe"]},
-            {"id": "death-threat", "phrases": ["@kill meg"]}
+            {"id": "death-threat", "phrases": ["@kill meg"]},
+            {"id": "mutilation", "phrases": ["lemlestet"]}
         ],
         "idioms": [{"phrases": ["dø av latter"], "means": ["exaggeration"]}],
         "spellings": {"itj": "ikke"}
@@ -545,7 +546,9 @@ mod tests {
         mobbet\tmobbe\tbullying\tnb\n\
         drepte\tdrepe\tkill\tnb\n\
         jeg\tjeg\t\tnb\n\
-        meg\tjeg\t\tnb\n";
+        meg\tjeg\t\tnb\n\
+        lemlestet\tlemleste|lest\t\tnb\n\
+        lest\tlese|lest\t\tnb\n";
 
     fn concepts_of(text: &str) -> Vec<String> {
         let lexicon = Lexicon::parse(CONCEPTS, FORMS).unwrap();
@@ -580,6 +583,13 @@ mod tests {
         // "meg" and "jeg" share a lemma; the phrase means the object.
         assert!(concepts_of("han drepte meg").contains(&"death-threat".to_string()));
         assert!(!concepts_of("drepte jeg gjæren").contains(&"death-threat".to_string()));
+    }
+
+    #[test]
+    fn a_phrase_of_one_word_is_that_form_not_its_lemmas() {
+        // The compound's analysis names a part's lemma, "lest", which "read" also has.
+        assert_eq!(concepts_of("lemlestet"), ["mutilation"]);
+        assert!(concepts_of("hun har lest").is_empty());
     }
 
     #[test]

@@ -564,7 +564,10 @@ impl Lexicon {
                     lemmas.push(self.intern(&folded));
                 }
                 // ("dø" folds to "do", which is no function word.)
-                if is_stopword(&folded) && lower == folded {
+                // A phrase of one word is that form as spelt: its own lemmas may be odd
+                // (a compound's parts), and the concept's words are inflected anyway.
+                let single = !text.trim().contains(' ');
+                if single || (is_stopword(&folded) && lower == folded) {
                     first_lemmas.get_or_insert(lemmas);
                     elements.push(Element::Form(folded.into()));
                     continue;
