@@ -191,6 +191,7 @@ impl Report {
             ("style", case.style.clone()),
             ("frame", case.frame.clone()),
             ("level", case.level.clone()),
+            ("topic", case.topic.clone()),
         ];
         for (name, value) in slices {
             if let Some(value) = value {
@@ -297,5 +298,51 @@ impl Report {
             let _ = writeln!(out, "  {miss}");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_given_per_language_frame_and_topic_with_every_miss() {
+        let cases = parse_cases(concat!(
+            r#"{"q": "a", "lang": "nb", "kind": "danger", "frame": "medical", "first_any": ["x"], "expect_any": ["x"], "topic": "akutt-fare-na"}"#,
+            "\n",
+            r#"{"q": "b", "lang": "en", "kind": "harmless", "expect_any": [], "topic": "mobbing"}"#,
+        ))
+        .unwrap();
+        let mut report = Report::default();
+        let right = Outcome {
+            hit: true,
+            danger_first: Some(true),
+            named_first: Some(true),
+            false_alarm: false,
+            top3: vec!["x".into()],
+            crisis: true,
+        };
+        let alarm = Outcome {
+            hit: true,
+            danger_first: None,
+            named_first: None,
+            false_alarm: true,
+            top3: Vec::new(),
+            crisis: true,
+        };
+        report.add(&cases[0], &right);
+        report.add(&cases[1], &alarm);
+        let text = report.render();
+        for slice in [
+            "by lang:",
+            "by frame:",
+            "by topic:",
+            "akutt-fare-na",
+            "mobbing",
+        ] {
+            assert!(text.contains(slice), "{slice} missing in\n{text}");
+        }
+        assert_eq!(report.harmless_alarms(), 1);
+        assert_eq!(report.misses().len(), 1, "{text}");
     }
 }
