@@ -67,11 +67,16 @@ fn tidy(schema: &mut Schema) {
     plain_enums(schema);
 }
 
-/// A `oneOf` of documented constants becomes a plain `enum`.
+/// A `oneOf` of documented constants becomes a plain `enum`. An empty-string default
+/// (what `#[serde(default)]` gives a `String`) is dropped where a pattern stands beside it:
+/// every pattern here requires a character, so the default would fail its own schema.
 fn plain_enums(schema: &mut Schema) {
     let Some(object) = schema.as_object_mut() else {
         return;
     };
+    if object.get("default") == Some(&json!("")) && object.contains_key("pattern") {
+        object.remove("default");
+    }
     if let Some(Value::Array(variants)) = object.get("oneOf") {
         if variants.iter().all(|v| v.get("const").is_some()) {
             let values: Vec<Value> = variants.iter().map(|v| v["const"].clone()).collect();

@@ -24,6 +24,49 @@ fn checked_in_schemas_are_what_the_code_generates() {
     }
 }
 
+/// A default is a value the schema promises to accept: each must pass its own subschema (an
+/// empty `agency` default once failed the agency pattern beside it).
+#[test]
+fn every_default_in_the_published_schemas_passes_its_own_schema() {
+    fn walk(value: &Value, at: &str, found: &mut Vec<String>) {
+        match value {
+            Value::Object(object) => {
+                if let Some(default) = object.get("default") {
+                    let mut own = object.clone();
+                    own.remove("default");
+                    // References need the whole document; the rest is checked alone.
+                    if !own.contains_key("$ref") {
+                        let schema = Value::Object(own);
+                        if let Ok(validator) = jsonschema::validator_for(&schema) {
+                            if !validator.is_valid(default) {
+                                found.push(format!("{at}: default {default}"));
+                            }
+                        }
+                    }
+                }
+                for (key, inner) in object {
+                    walk(inner, &format!("{at}/{key}"), found);
+                }
+            }
+            Value::Array(items) => {
+                for (i, inner) in items.iter().enumerate() {
+                    walk(inner, &format!("{at}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for published in veiviser::contract::published() {
+        walk(&published.schema, published.name, &mut found);
+    }
+    let openapi: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_path("schemas/openapi.json")).unwrap())
+            .unwrap();
+    walk(&openapi, "openapi", &mut found);
+    assert!(found.is_empty(), "{found:#?}");
+}
+
 #[test]
 fn every_catalogue_file_is_valid() {
     let source = CatalogueSource::Dir(repo_path("catalog"));
