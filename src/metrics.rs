@@ -256,14 +256,16 @@ impl Metrics {
         inner
             .check_seconds
             .render(&mut out, "veiviser_health_check_duration_seconds", "");
+        // Not `veiviser_health_checks`: under OpenMetrics that is the family of the counter
+        // `veiviser_health_checks_total` above.
         header(
             &mut out,
-            "veiviser_health_checks",
+            "veiviser_health_check_states",
             "gauge",
-            "Channels by health state.",
+            "Channels with a health check, by state.",
         );
         for (state, n) in &gauges.checks_by_state {
-            let _ = writeln!(out, "veiviser_health_checks{{state=\"{state}\"}} {n}");
+            let _ = writeln!(out, "veiviser_health_check_states{{state=\"{state}\"}} {n}");
         }
         header(
             &mut out,
@@ -291,7 +293,24 @@ impl Metrics {
             "Active entries nobody has verified within the allowed age.",
         );
         let _ = writeln!(out, "veiviser_services_stale {}", gauges.stale);
+        // The router's counters: always there, with their help, from the first scrape.
+        for &(name, label, help, known) in LABELLED_COUNTERS {
+            header(&mut out, name, "counter", help);
+            let values = inner.counters.get(&(name, label));
+            for value in known {
+                let n = values.and_then(|v| v.get(*value)).copied().unwrap_or(0);
+                let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+            }
+            for (value, n) in values.into_iter().flatten() {
+                if !known.contains(&value.as_str()) {
+                    let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+                }
+            }
+        }
         for ((name, label), values) in &inner.counters {
+            if LABELLED_COUNTERS.iter().any(|c| c.0 == *name) {
+                continue;
+            }
             header(&mut out, name, "counter", "");
             for (value, n) in values {
                 let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
@@ -309,6 +328,28 @@ impl Metrics {
         out
     }
 }
+
+/// The labelled counters Veiviser keeps: name, label, help, the label's values always shown.
+const LABELLED_COUNTERS: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "veiviser_route_requests_total",
+        "crisis",
+        "Routing answers, by whether they were a crisis answer.",
+        &["true", "false"],
+    ),
+    (
+        "veiviser_route_topics_total",
+        "topic",
+        "Topics understood in routing questions, by topic id (a question may count for several).",
+        &[],
+    ),
+    (
+        "veiviser_route_outcomes_total",
+        "outcome",
+        "Routing answers by outcome: services matched, or none (the fallback).",
+        &["matched", "no_match"],
+    ),
+];
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     if !help.is_empty() {
@@ -392,6 +433,36 @@ mod tests {
         assert!(text.contains("veiviser_health_check_duration_seconds_count 1"));
         assert!(text.contains("veiviser_services_stale 3"));
         assert!(text.contains("veiviser_route_requests_total{crisis=\"true\"} 1"));
+    }
+
+    #[test]
+    fn every_family_has_help_from_the_first_scrape_and_no_two_collide() {
+        let text = Metrics::default().render(&CatalogueGauges::default());
+        assert!(text.contains("veiviser_route_requests_total{crisis=\"false\"} 0"));
+        assert!(text.contains("veiviser_route_outcomes_total{outcome=\"no_match\"} 0"));
+        let types: Vec<(&str, &str)> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_once(' '))
+            .collect();
+        for (name, _) in &types {
+            assert!(
+                text.contains(&format!("# HELP {name} ")),
+                "{name} has no HELP"
+            );
+        }
+        // OpenMetrics names a counter's family without `_total`; no other family may take it.
+        let families: Vec<&str> = types
+            .iter()
+            .map(|&(name, kind)| match kind {
+                "counter" => name.strip_suffix("_total").unwrap_or(name),
+                _ => name,
+            })
+            .collect();
+        let mut unique = families.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), families.len(), "{families:?}");
     }
 
     #[test]

@@ -532,7 +532,7 @@ async fn metrics_count_checks_requests_and_the_catalogue() {
         (crate::helpers::catalogue_services() + 1) as f64
     );
     assert!(value("veiviser_services_stale") >= crate::helpers::catalogue_services() as f64);
-    assert!(value("veiviser_health_checks{state=\"passing\"}") >= 1.0);
+    assert!(value("veiviser_health_check_states{state=\"passing\"}") >= 1.0);
     assert_eq!(
         value(
             "veiviser_http_requests_total{route=\"/v1/services/{id}\",method=\"GET\",status=\"200\"}"
