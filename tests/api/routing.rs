@@ -575,6 +575,35 @@ async fn a_shorter_answer_is_the_head_of_a_longer_one() {
     }
 }
 
+/// A danger only asked about (a school task) raises no crisis, and the emergency numbers
+/// step back for the services that answer questions.
+#[tokio::test]
+async fn a_question_about_a_danger_goes_to_who_answers_questions() {
+    let app = spawn_app().await;
+    let answer = route(
+        &app,
+        &json!({
+            "q": "hvor mange dør av overdose i norge hvert år? trenger det til samfunnsfag oppgaven",
+            "age": 15,
+            "at": TUESDAY_AFTERNOON
+        }),
+    )
+    .await;
+    assert_eq!(answer["crisis"], false, "{answer}");
+    assert_ne!(
+        ids(&answer).first().map(String::as_str),
+        Some("nodnummer-113")
+    );
+    let emergency = find_result(&answer, "nodnummer-113").expect("113 is still listed");
+    assert!(
+        emergency["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("question_not_emergency")),
+        "{emergency}"
+    );
+}
+
 #[tokio::test]
 async fn a_language_is_preferred_never_required() {
     let app = spawn_app().await;

@@ -20,7 +20,7 @@ use foldhash::{HashMap, HashMapExt};
 
 use super::text::{deletions, fold, is_stopword};
 pub use file::ConceptsFile;
-use table::{FormTable, NewSense, Sense};
+use table::{FormTable, NewSense, Sense, hash_of};
 
 /// Index of a concept in [`Lexicon::concepts`].
 pub type ConceptId = u16;
@@ -563,9 +563,9 @@ impl Lexicon {
                 if lemmas.is_empty() {
                     lemmas.push(self.intern(&folded));
                 }
-                // ("dø" folds to "do", which is no function word.)
                 // A phrase of one word is that form as spelt: its own lemmas may be odd
-                // (a compound's parts), and the concept's words are inflected anyway.
+                // (a compound's parts), and the concept's words are inflected anyway. So is
+                // a function word typed plain ("dø" folds to "do", which is none).
                 let single = !text.trim().contains(' ');
                 if single || (is_stopword(&folded) && lower == folded) {
                     first_lemmas.get_or_insert(lemmas);
@@ -638,11 +638,6 @@ impl Lexicon {
 struct TypoIndex {
     words: Vec<Box<str>>,
     keys: Vec<(u64, u32)>,
-}
-
-fn hash_of(text: &str) -> u64 {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(text)
 }
 
 impl TypoIndex {

@@ -70,9 +70,10 @@ pub(super) struct FormTable {
     concepts: Vec<ConceptId>,
 }
 
-fn hash_of(text: &str) -> u64 {
+/// A fixed hash of a string, for tables kept sorted by it (this one and the typo index).
+pub(super) fn hash_of(text: &str) -> u64 {
     use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0xf0_57).hash_one(text)
+    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(text)
 }
 
 fn short<T: TryFrom<usize>>(n: usize, what: &str) -> T {
@@ -184,7 +185,7 @@ impl FormTable {
         }))
     }
 
-    /// Every key with its senses.
+    /// Every key (folded form) in the table.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(|k| self.slice(k.text, k.text_len))
     }
