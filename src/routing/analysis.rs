@@ -82,13 +82,10 @@ pub fn analyse(lexicon: &Lexicon, text: &str) -> Analysis {
     // Spellings dictionaries lack ("itj", "kms") stand for other words.
     let mut expanded = Vec::with_capacity(words.len());
     for word in words.drain(..) {
-        match (&word.kind, lexicon.spelling(&fold(&word.text))) {
+        match (&word.kind, lexicon.spelling(&word.folded)) {
             (Piece::Word, Some(replacement)) => {
                 for w in replacement {
-                    expanded.push(Split {
-                        text: w.to_string(),
-                        kind: Piece::Word,
-                    });
+                    expanded.push(Split::word(w.to_string()));
                 }
             }
             _ => expanded.push(word),
@@ -105,7 +102,7 @@ pub fn analyse(lexicon: &Lexicon, text: &str) -> Analysis {
             }
             Piece::ClauseEnd => clause += 1,
             Piece::Word => {
-                let folded = fold(&piece.text);
+                let folded = piece.folded;
                 if CONJUNCTIONS.contains(&folded.as_str()) {
                     clause += 1;
                 }
@@ -157,18 +154,25 @@ fn read_word(lexicon: &Lexicon, raw: &str, folded: &str, english: bool) -> WordR
 fn reads_as_english(words: &[Split]) -> bool {
     let (mut en, mut no) = (0, 0);
     for w in words.iter().filter(|w| w.kind == Piece::Word) {
-        let f = fold(&w.text);
-        en += usize::from(ENGLISH_WORDS.contains(&f.as_str()));
-        no += usize::from(NORWEGIAN_WORDS.contains(&f.as_str()));
+        en += usize::from(ENGLISH_WORDS.contains(&w.folded.as_str()));
+        no += usize::from(NORWEGIAN_WORDS.contains(&w.folded.as_str()));
     }
     en > no
 }
 
 /// NFKC, lower case, no format characters, no letter three times in a row.
 pub fn normalise(text: &str) -> String {
+    use unicode_normalization::{IsNormalized, is_nfkc_quick};
     let mut out = String::with_capacity(text.len());
     let (mut last, mut run) = ('\0', 0);
-    for c in text.nfkc() {
+    // Most questions are in NFKC already (ASCII always is): no need to recompose them.
+    let composed: Box<dyn Iterator<Item = char>> =
+        if text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+            Box::new(text.chars())
+        } else {
+            Box::new(text.nfkc())
+        };
+    for c in composed {
         if is_format(c) {
             continue;
         }
@@ -207,7 +211,27 @@ enum Piece {
 #[derive(Debug)]
 struct Split {
     text: String,
+    /// As [`fold`] gives it, once per word.
+    folded: String,
     kind: Piece,
+}
+
+impl Split {
+    fn word(text: String) -> Self {
+        Split {
+            folded: fold(&text),
+            text,
+            kind: Piece::Word,
+        }
+    }
+
+    fn mark(kind: Piece) -> Self {
+        Split {
+            text: String::new(),
+            folded: String::new(),
+            kind,
+        }
+    }
 }
 
 /// Pictographs stand as words of their own ("😂" can be a spelling of "haha").
@@ -223,10 +247,7 @@ fn split(text: &str) -> Vec<Split> {
     let flush = |word: &mut String, out: &mut Vec<Split>| {
         let trimmed = word.trim_matches('-');
         if !trimmed.is_empty() {
-            out.push(Split {
-                text: trimmed.to_string(),
-                kind: Piece::Word,
-            });
+            out.push(Split::word(trimmed.to_string()));
         }
         word.clear();
     };
@@ -239,26 +260,17 @@ fn split(text: &str) -> Vec<Split> {
             '-' if !word.is_empty() && next_is_word => word.push('-'),
             c if is_pictograph(c) => {
                 flush(&mut word, &mut out);
-                out.push(Split {
-                    text: c.to_string(),
-                    kind: Piece::Word,
-                });
+                out.push(Split::word(c.to_string()));
             }
             '.' | '!' | '?' | ';' | ':' | '\n' | '…' => {
                 flush(&mut word, &mut out);
                 if out.last().is_some_and(|l| l.kind == Piece::Word) {
-                    out.push(Split {
-                        text: String::new(),
-                        kind: Piece::SentenceEnd,
-                    });
+                    out.push(Split::mark(Piece::SentenceEnd));
                 }
             }
             ',' | '(' | ')' | '"' | '«' | '»' => {
                 flush(&mut word, &mut out);
-                out.push(Split {
-                    text: String::new(),
-                    kind: Piece::ClauseEnd,
-                });
+                out.push(Split::mark(Piece::ClauseEnd));
             }
             _ => flush(&mut word, &mut out),
         }

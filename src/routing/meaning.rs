@@ -50,17 +50,18 @@ impl Condition {
     /// The first alternative that holds over `present`, with the concepts that filled it.
     /// `present` is sorted.
     pub fn holds(&self, present: &[ConceptId]) -> Option<Signals> {
-        'alternatives: for slots in &self.alternatives {
-            let mut signals = Vec::with_capacity(slots.len());
-            for slot in slots {
-                match slot.iter().find(|c| present.binary_search(c).is_ok()) {
-                    Some(&concept) => signals.push(concept),
-                    None => continue 'alternatives,
-                }
-            }
-            return Some(signals);
-        }
-        None
+        // Called for every frame and situation on every question: nothing is allocated
+        // until an alternative is known to hold.
+        let filled = |slot: &[ConceptId]| {
+            slot.iter()
+                .copied()
+                .find(|c| present.binary_search(c).is_ok())
+        };
+        let slots = self
+            .alternatives
+            .iter()
+            .find(|slots| slots.iter().all(|slot| filled(slot).is_some()))?;
+        Some(slots.iter().filter_map(|slot| filled(slot)).collect())
     }
 }
 
