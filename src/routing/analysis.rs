@@ -118,6 +118,7 @@ pub fn analyse(lexicon: &Lexicon, text: &str) -> Analysis {
             }
         }
     }
+    ages_are_not_amounts(lexicon, &mut tokens);
     let mut analysis = Analysis {
         mentions: Vec::new(),
         tokens,
@@ -149,6 +150,34 @@ fn read_word(lexicon: &Lexicon, raw: &str, folded: &str, english: bool) -> WordR
         }
     }
     reading
+}
+
+/// Words before a number that make it an age ("she is 9", "lillebror på 14").
+const BEFORE_AN_AGE: &[&str] = &["is", "er", "e", "pa", "aged", "age", "im", "hes", "shes"];
+/// Words after a number that make it an age ("9 år", "14 years old").
+const AFTER_AN_AGE: &[&str] = &["ar", "aar", "years", "yo", "aring", "arig", "arige"];
+
+/// A number that gives someone's age is not an amount: "my cousin is 9" did not take
+/// nine of anything.
+fn ages_are_not_amounts(lexicon: &Lexicon, tokens: &mut [Token]) {
+    let Some(many) = lexicon.find_concept("many") else {
+        return;
+    };
+    for i in 0..tokens.len() {
+        let is_number = tokens[i].reading.concepts.contains(&many)
+            && tokens[i].folded.bytes().all(|b| b.is_ascii_digit());
+        if !is_number {
+            continue;
+        }
+        let near = |j: Option<usize>, words: &[&str]| {
+            j.and_then(|j| tokens.get(j)).is_some_and(|t| {
+                t.sentence == tokens[i].sentence && words.contains(&t.folded.as_str())
+            })
+        };
+        if near(i.checked_sub(1), BEFORE_AN_AGE) || near(Some(i + 1), AFTER_AN_AGE) {
+            tokens[i].reading.concepts.retain(|&c| c != many);
+        }
+    }
 }
 
 fn reads_as_english(words: &[Split]) -> bool {
@@ -534,7 +563,10 @@ mod tests {
             {"id": "bullying", "nb": ["mobbe"]},
             {"id": "kill", "nb": ["drepe"]},
             {"id": "death-threat", "phrases": ["@kill meg"]},
-            {"id": "mutilation", "phrases": ["lemlestet"]}
+            {"id": "mutilation", "phrases": ["lemlestet"]},
+            {"id": "many"},
+            {"id": "number"},
+            {"id": "plenty", "en": ["a lot"]}
         ],
         "idioms": [{"phrases": ["dø av latter"], "means": ["exaggeration"]}],
         "spellings": {"itj": "ikke"}
@@ -560,7 +592,14 @@ mod tests {
         jeg\tjeg\t\tnb\n\
         meg\tjeg\t\tnb\n\
         lemlestet\tlemleste|lest\t\tnb\n\
-        lest\tlese|lest\t\tnb\n";
+        lest\tlese|lest\t\tnb\n\
+        is\tbe\t\ten\n\
+        took\ttake\t\ten\n\
+        a\ta\t\ten\n\
+        å\tå\t\tnb\n\
+        lot\tlot\t\ten\n\
+        lot\tla\t\tnb\n\
+        la\tla\t\tnb\n";
 
     fn concepts_of(text: &str) -> Vec<String> {
         let lexicon = Lexicon::parse(CONCEPTS, FORMS).unwrap();
@@ -575,6 +614,21 @@ mod tests {
         out.sort();
         out.dedup();
         out
+    }
+
+    #[test]
+    fn a_number_giving_an_age_is_not_an_amount() {
+        assert_eq!(concepts_of("she is 9"), ["number"]);
+        assert_eq!(concepts_of("9 år"), ["number"]);
+        assert_eq!(concepts_of("took 9"), ["many", "number"]);
+        assert_eq!(concepts_of("took 3"), ["number"]);
+    }
+
+    #[test]
+    fn a_phrase_from_one_languages_list_matches_in_that_language() {
+        assert_eq!(concepts_of("i took a lot"), ["plenty"]);
+        // Norwegian "lot" is a form of "la": "å la" is not "a lot".
+        assert!(concepts_of("har klart å la vær").is_empty());
     }
 
     #[test]

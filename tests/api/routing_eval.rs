@@ -17,14 +17,14 @@ use veiviser::routing::RouteResponse;
 use crate::helpers::spawn_app;
 
 // Measured on 2026-12-03 (`veiviser lexicon eval FILE`): the team's 138 questions 97.8%
-// top-3, 54 of 54 danger questions right, 1 of 16 harmless ones raised a crisis; the 440
-// independent ones (250 written by two helpers, 130 and 60 by two more, each before
-// seeing the router) 91.4%, 187 of 188, 1 of 92.
+// top-3, 54 of 54 danger questions right, 1 of 16 harmless ones raised a crisis; the 590
+// independent ones (250 written by two helpers, then 130, 60 and 150 by three more, each
+// before seeing the router) 91.0%, 235 of 238, 1 of 132.
 const TEAM_TOP3: f64 = 0.977;
 const TEAM_DANGER: f64 = 1.0;
 const TEAM_ALARMS: usize = 1;
-const INDEPENDENT_TOP3: f64 = 0.913;
-const INDEPENDENT_DANGER: f64 = 0.994;
+const INDEPENDENT_TOP3: f64 = 0.909;
+const INDEPENDENT_DANGER: f64 = 0.987;
 const INDEPENDENT_ALARMS: usize = 1;
 
 /// One evaluation set and the floors it must hold.

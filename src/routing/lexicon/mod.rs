@@ -83,6 +83,13 @@ pub enum Yield {
     Idiom(Box<[ConceptId]>),
 }
 
+/// The language of a phrase in the lexicon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PhraseLanguage {
+    English,
+    Norwegian,
+}
+
 /// A phrase or idiom pattern.
 #[derive(Debug, Clone)]
 pub struct Pattern {
@@ -197,27 +204,29 @@ impl Lexicon {
         }
         for spec in &file.concepts {
             let id = lexicon.concept_by_id[&spec.id];
-            let multiword = spec
-                .nb
-                .iter()
-                .chain(&spec.nn)
-                .chain(&spec.en)
-                .map(|w| file::split_pos(w).0)
-                .filter(|w| w.contains(' '));
-            let phrases: Vec<String> = spec
+            let multiword = |words: &[String], language: PhraseLanguage| {
+                words
+                    .iter()
+                    .map(|w| file::split_pos(w).0)
+                    .filter(|w| w.contains(' '))
+                    .map(move |w| (w.to_string(), Some(language)))
+                    .collect::<Vec<_>>()
+            };
+            let phrases: Vec<(String, Option<PhraseLanguage>)> = spec
                 .phrases
                 .iter()
-                .map(String::as_str)
-                .chain(multiword)
-                .map(str::to_string)
+                .map(|p| (p.clone(), None))
+                .chain(multiword(&spec.nb, PhraseLanguage::Norwegian))
+                .chain(multiword(&spec.nn, PhraseLanguage::Norwegian))
+                .chain(multiword(&spec.en, PhraseLanguage::English))
                 .collect();
-            for phrase in phrases {
-                lexicon.add_pattern(&phrase, Yield::Concept(id))?;
+            for (phrase, language) in phrases {
+                lexicon.add_pattern(&phrase, language, Yield::Concept(id))?;
             }
         }
         for (phrase, concepts) in generated_phrases {
             for id in concepts {
-                lexicon.add_pattern(&phrase, Yield::Concept(id))?;
+                lexicon.add_pattern(&phrase, None, Yield::Concept(id))?;
             }
         }
         for idiom in &file.idioms {
@@ -227,7 +236,7 @@ impl Lexicon {
                 .map(|c| lexicon.concept(c))
                 .collect::<Result<Box<[_]>, _>>()?;
             for phrase in &idiom.phrases {
-                lexicon.add_pattern(phrase, Yield::Idiom(means.clone()))?;
+                lexicon.add_pattern(phrase, None, Yield::Idiom(means.clone()))?;
             }
         }
         Ok(lexicon)
@@ -533,7 +542,21 @@ impl Lexicon {
         Some(Self::reading(found.into_iter(), Recognised::Typo))
     }
 
-    fn add_pattern(&mut self, text: &str, yields: Yield) -> Result<(), LexiconError> {
+    /// A phrase from a words list of one language matches words by their lemmas in that
+    /// language: English "a lot" is not "å la" (Norwegian "lot" is a form of "la"). Phrases
+    /// in the mixed `phrases` lists keep every sense: the forms table gives too many
+    /// function words a sense in the other language to tell theirs apart.
+    fn add_pattern(
+        &mut self,
+        text: &str,
+        language: Option<PhraseLanguage>,
+        yields: Yield,
+    ) -> Result<(), LexiconError> {
+        let in_language = |s: &Sense| match language {
+            Some(PhraseLanguage::English) => s.english,
+            Some(PhraseLanguage::Norwegian) => s.norwegian,
+            None => true,
+        };
         let mut elements = Vec::new();
         let mut includes_negation = false;
         // A pattern starting with a function word is found through that word's lemmas.
@@ -548,9 +571,15 @@ impl Lexicon {
             } else {
                 let folded = fold(word);
                 let lower = word.to_lowercase();
-                let exact = self.senses(&folded).any(|s| s.form == lower);
+                // The word's senses in the phrase's language, when it has any there.
+                let own_language = self.senses(&folded).any(|s| in_language(&s));
+                let senses = || {
+                    self.senses(&folded)
+                        .filter(move |s| !own_language || in_language(s))
+                };
+                let exact = senses().any(|s| s.form == lower);
                 let mut lemmas: Vec<LemmaId> = Vec::new();
-                for sense in self.senses(&folded) {
+                for sense in senses() {
                     // A negation word is one whatever its spelling ("don't", "dont").
                     includes_negation |= self.negation.is_some_and(|n| sense.concepts.contains(&n));
                     if exact && sense.form != lower {
