@@ -25,9 +25,12 @@ pub enum ApiError {
     /// 400: bad query parameters or headers, each with a pointer.
     #[error("the request's parameters are invalid")]
     BadRequest(Violations),
-    /// 401: no token, or one that belongs to nobody.
+    /// 401: no token, or not a Bearer one.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// 401: a Bearer token that belongs to nobody (RFC 6750's `invalid_token`).
+    #[error("the token is not valid")]
+    InvalidToken,
     /// 403: a valid caller without the right to do this.
     #[error("{0}")]
     Forbidden(String),
@@ -78,7 +81,9 @@ fn problem_kind(e: &ApiError) -> (StatusCode, &'static str, &'static str) {
     match e {
         MalformedJson { .. } => (StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON"),
         BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
-        Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+        Unauthorized(_) | InvalidToken => {
+            (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
+        }
         Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
         NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
         MethodNotAllowed => (
@@ -197,9 +202,16 @@ impl ApiError {
             }
         }
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            // RFC 6750 §3: a token was sent and is wrong, or no usable one was sent.
+            let challenge = if matches!(self, ApiError::InvalidToken) {
+                r#"Bearer realm="veiviser", error="invalid_token""#
+            } else {
+                r#"Bearer realm="veiviser""#
+            };
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }

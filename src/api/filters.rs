@@ -87,7 +87,7 @@ impl Ctx {
             .registry
             .authenticate(token)?
             .map(Some)
-            .ok_or(ApiError::Unauthorized("the token is not valid"))
+            .ok_or(ApiError::InvalidToken)
     }
 }
 

@@ -42,11 +42,28 @@ async fn only_the_operator_registers_agencies() {
     let no_token = app
         .send_json(Method::POST, "/v1/agencies", None, &body)
         .await;
+    // RFC 6750 §3: a challenge always; `invalid_token` only when a token was sent.
+    let challenge = |r: &reqwest::Response| {
+        r.headers()[reqwest::header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let missing = challenge(&no_token);
+    assert!(
+        missing.starts_with("Bearer") && !missing.contains("error="),
+        "{missing}"
+    );
     let p = problem(no_token, StatusCode::UNAUTHORIZED).await;
     assert!(p["detail"].as_str().unwrap().contains("Bearer"));
     let bad_token = app
         .send_json(Method::POST, "/v1/agencies", Some("nonsense"), &body)
         .await;
+    let wrong = challenge(&bad_token);
+    assert!(
+        wrong.starts_with("Bearer") && wrong.contains(r#"error="invalid_token""#),
+        "{wrong}"
+    );
     problem(bad_token, StatusCode::UNAUTHORIZED).await;
     let as_agency = app
         .send_json(Method::POST, "/v1/agencies", Some(&agency_token), &body)
