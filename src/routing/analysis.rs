@@ -192,16 +192,18 @@ fn reads_as_english(words: &[Split]) -> bool {
 /// NFKC, lower case, no format characters, no letter three times in a row.
 pub fn normalise(text: &str) -> String {
     use unicode_normalization::{IsNormalized, is_nfkc_quick};
-    let mut out = String::with_capacity(text.len());
-    let (mut last, mut run) = ('\0', 0);
     // Most questions are in NFKC already (ASCII always is): no need to recompose them.
-    let composed: Box<dyn Iterator<Item = char>> =
-        if text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
-            Box::new(text.chars())
-        } else {
-            Box::new(text.nfkc())
-        };
-    for c in composed {
+    if text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        normalise_chars(text.chars(), text.len())
+    } else {
+        normalise_chars(text.nfkc(), text.len())
+    }
+}
+
+fn normalise_chars(chars: impl Iterator<Item = char>, len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    let (mut last, mut run) = ('\0', 0);
+    for c in chars {
         if is_format(c) {
             continue;
         }
