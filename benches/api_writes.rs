@@ -46,7 +46,7 @@ async fn main() {
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
 
-    veiviser::health::outbound::install_crypto_provider();
+    veiviser::outbound::install_crypto_provider();
     let http = reqwest::Client::new();
     let created: Value = http
         .post(format!("{base}/v1/agencies"))

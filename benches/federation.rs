@@ -243,7 +243,7 @@ async fn mirror_lag(rate: u64, seconds: u64) {
 
 #[tokio::main]
 async fn main() {
-    veiviser::health::outbound::install_crypto_provider();
+    veiviser::outbound::install_crypto_provider();
     let args: Vec<u64> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use veiviser::health::{Checker, HealthSettings, NetworkPolicy};
+use veiviser::health::{Checker, HealthSettings};
 use veiviser::metrics::Metrics;
+use veiviser::outbound::NetworkPolicy;
 use veiviser::registry::{ImportSource, SourceDocument};
 use veiviser::seed::CatalogueSource;
 

@@ -16,7 +16,7 @@ pub async fn ask(
     municipality: Option<&str>,
 ) -> Result<Value, String> {
     // reqwest is built with rustls and no default crypto provider: install ring's.
-    veiviser::health::outbound::install_crypto_provider();
+    veiviser::outbound::install_crypto_provider();
     let mut body = json!({ "q": question, "lang": "nb", "limit": 5 });
     if let Some(age) = age {
         body["age"] = json!(age);

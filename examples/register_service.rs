@@ -40,7 +40,7 @@ pub fn example_entry(id: &str) -> Value {
 /// Registers the entry, then changes its summary. Returns the updated entry.
 pub async fn register_and_update(base: &str, token: &str, id: &str) -> Result<Value, String> {
     // reqwest is built with rustls and no default crypto provider: install ring's.
-    veiviser::health::outbound::install_crypto_provider();
+    veiviser::outbound::install_crypto_provider();
     let client = reqwest::Client::new();
     let created = client
         .post(format!("{base}/v1/services"))

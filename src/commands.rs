@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::config::ExportArgs;
 use crate::config::RouteArgs;
-use crate::health::HealthSnapshot;
 use crate::model::Validator;
+use crate::model::health::HealthSnapshot;
 use crate::routing::Router;
 use crate::seed::{self, CatalogueSource};
 use crate::startup::open_registry;

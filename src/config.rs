@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::api::server::ServerLimits;
 use crate::federation::HarvestSettings;
 use crate::health::protect::ProtectSettings;
-use crate::health::{HealthSettings, NetworkPolicy, Thresholds};
+use crate::health::{HealthSettings, Thresholds};
+use crate::outbound::NetworkPolicy;
 use crate::seed::CatalogueSource;
 use crate::telemetry::LogFormat;
 
@@ -116,7 +117,7 @@ pub struct LexiconBuildArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "veiviser")]
-    pub format: crate::federation::export::ExportFormat,
+    pub format: crate::export::ExportFormat,
     /// Language of HSDS's untagged text: nb, nn or en.
     #[arg(long, default_value = "nb", value_parser = ["nb", "nn", "en"])]
     pub lang: String,
@@ -263,7 +264,7 @@ pub struct HealthArgs {
         env = "VEIVISER_HEALTH_ALLOW_NET",
         value_delimiter = ','
     )]
-    pub allow_net: Vec<crate::health::Cidr>,
+    pub allow_net: Vec<crate::outbound::Cidr>,
     /// Probes at once, overall.
     #[arg(long, env = "VEIVISER_HEALTH_CONCURRENCY", default_value_t = 64)]
     pub health_concurrency: usize,

@@ -32,7 +32,9 @@ pub mod config;
 pub mod contract;
 /// The routing evaluation: cases, the judge and per-slice figures.
 pub mod evaluation;
-/// Feeds, the change feed, mirrors, exports.
+/// The catalogue as HSDS 3 and CPSV-AP-NO: pure mappings.
+pub mod export;
+/// Harvesting agencies' feeds, and mirroring another Veiviser.
 pub mod federation;
 /// Catalogue health: probes, states, alerts.
 pub mod health;
@@ -42,6 +44,8 @@ pub mod lexicon_build;
 pub mod metrics;
 /// The domain model and its validation.
 pub mod model;
+/// Outbound HTTP under the network policy: health probes, alerts, harvests, mirrors.
+pub mod outbound;
 /// Catalogue operations: ownership, versions, import.
 pub mod registry;
 /// The front door's router.

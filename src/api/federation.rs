@@ -10,9 +10,9 @@ use warp::reply::Response;
 use super::error::ApiError;
 use super::filters::Ctx;
 use super::{json_response, parse_query};
-use crate::federation::export::ExportFormat;
-use crate::federation::feed::RUNS_KEPT;
+use crate::export::ExportFormat;
 use crate::federation::{HarvestError, HarvestTrigger, Harvester};
+use crate::model::feed::RUNS_KEPT;
 use crate::registry::{MAX_CHANGES, MAX_WAIT};
 
 /// `GET /v1/changes?since=N&limit=M&wait=S`: the changes after N in order; with `wait`,

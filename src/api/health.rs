@@ -7,10 +7,10 @@ use warp::reply::Response;
 use super::error::ApiError;
 use super::filters::Ctx;
 use super::{json_response, parse_query, with_query_problems};
-use crate::health::CheckState;
 use crate::health::report::{self, HealthFilter};
 use crate::metrics::CatalogueGauges;
 use crate::model::Status;
+use crate::model::health::CheckState;
 
 /// `GET /v1/health?state=&agency=` (public): counts per state, stale entries, failing
 /// checks first.

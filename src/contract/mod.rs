@@ -5,7 +5,7 @@ pub mod openapi;
 
 use serde_json::Value;
 
-use crate::federation::{AgencyFeed, FeedConfig};
+use crate::model::feed::{AgencyFeed, FeedConfig};
 use crate::model::schema::{NamedSchema, response_schema_for, schema_for};
 use crate::model::{Agency, ServiceEntry};
 use crate::routing::{RouteRequest, RouteResponse};

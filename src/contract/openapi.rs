@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::published;
-use crate::federation::HarvestRun;
+use crate::model::feed::HarvestRun;
 use crate::model::schema::response_schema_for;
 
 /// Component names of the published schemas.

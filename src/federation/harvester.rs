@@ -13,11 +13,10 @@ use serde_json::Value;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use uuid::Uuid;
 
-use super::feed::{
+use crate::model::feed::{
     FeedConfig, FeedRecord, HarvestCounts, HarvestOutcome, HarvestRun, HarvestTrigger, RUNS_KEPT,
 };
-use crate::health::NetworkPolicy;
-use crate::health::outbound::{Purpose, guarded_client, send_checked};
+use crate::outbound::{NetworkPolicy, Purpose, guarded_client, send_checked};
 use crate::registry::{Registry, RegistryError};
 
 /// How harvests behave.
@@ -41,7 +40,7 @@ impl Default for HarvestSettings {
             policy: NetworkPolicy::default(),
             max_bytes: 32 << 20,
             timeout: Duration::from_secs(60),
-            retire_after: super::feed::DEFAULT_RETIRE_AFTER,
+            retire_after: crate::model::feed::DEFAULT_RETIRE_AFTER,
             min_interval: Duration::from_secs(60),
         }
     }
@@ -342,7 +341,7 @@ impl Harvester {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    let error = crate::health::outbound::SendError::Http(e).classify().1;
+                    let error = crate::outbound::SendError::Http(e).classify().1;
                     return Err(fail(code, format!("reading the feed failed: {error}")));
                 }
             }

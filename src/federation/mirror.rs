@@ -12,8 +12,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::model::Agency;
+use crate::model::change::ChangePage;
 use crate::registry::Registry;
-use crate::store::ChangeRecord;
 
 /// How a mirror follows its primary.
 #[derive(Debug, Clone)]
@@ -79,12 +79,6 @@ impl MirrorStatus {
 }
 
 #[derive(Deserialize)]
-struct ChangePage {
-    changes: Vec<ChangeRecord>,
-    last_seq: u64,
-}
-
-#[derive(Deserialize)]
 struct AgencyPage {
     items: Vec<Agency>,
 }
@@ -107,7 +101,7 @@ struct Inner {
 
 impl Mirror {
     pub fn new(registry: Registry, settings: MirrorSettings) -> reqwest::Result<Self> {
-        crate::health::outbound::install_crypto_provider();
+        crate::outbound::install_crypto_provider();
         // The primary is the operator's own choice, so no network policy applies; the
         // timeout leaves room for a long poll.
         let client = Client::builder()

@@ -1,14 +1,11 @@
-//! Federation: Veiviser gathers entries from agencies' own feeds, publishes its changes to
-//! followers, runs as a read-only mirror of another Veiviser, and exports the catalogue in
-//! the formats national catalogues read. The formats and rules are plain Rust here; the
-//! harvester and the mirror do the I/O.
+//! Federation: Veiviser gathers entries from agencies' own feeds and runs as a read-only
+//! mirror of another Veiviser. The feed formats and rules are plain Rust in
+//! [`crate::model::feed`] and the exports in [`crate::export`]; here is the I/O.
 
-pub mod export;
-pub mod feed;
 pub mod harvester;
 pub mod mirror;
 
-pub use feed::{
+pub use crate::model::feed::{
     AgencyFeed, EntryProblem, FeedConfig, FeedRecord, HarvestCounts, HarvestOutcome, HarvestRun,
     HarvestTrigger,
 };

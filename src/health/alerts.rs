@@ -10,11 +10,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc};
 
-use super::outbound::send_checked;
-use super::policy::NetworkPolicy;
-use super::state::CheckState;
 use crate::metrics::Metrics;
 use crate::model::entry::ChannelKind;
+use crate::model::health::CheckState;
+use crate::outbound::{NetworkPolicy, send_checked};
 
 /// Events waiting for delivery, at most.
 const QUEUE: usize = 1024;
@@ -108,7 +107,7 @@ async fn deliver(
             Ok(response) => {
                 tracing::warn!(agency = %event.agency, attempt, status = response.status().as_u16(), "alert refused");
             }
-            Err(super::outbound::SendError::Refused(refusal)) => {
+            Err(crate::outbound::SendError::Refused(refusal)) => {
                 tracing::warn!(agency = %event.agency, reason = %refusal, "alert blocked by the network policy");
                 return false;
             }

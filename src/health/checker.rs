@@ -14,14 +14,14 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use super::alerts::{AlertEvent, AlertQueue};
-use super::outbound::{Purpose, guarded_client, probe};
-use super::policy::NetworkPolicy;
+use super::probe::probe;
 use super::protect::{Protect, ProtectStatus};
-use super::state::{CheckRecord, CheckState, ProbeResult, Transition};
 use super::{HealthError, HealthSettings, HealthSnapshot};
 use crate::metrics::Metrics;
 use crate::model::entry::{ChannelKind, HealthCheck};
+use crate::model::health::{CheckRecord, CheckState, ProbeResult, Transition};
 use crate::model::{ServiceEntry, Status};
+use crate::outbound::{NetworkPolicy, Purpose, guarded_client};
 use crate::registry::Registry;
 
 /// A check is one channel of one entry: (service id, channel index).

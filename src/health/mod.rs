@@ -2,27 +2,24 @@
 //! a Consul-style state per check with capped history, staleness of entries nobody has
 //! re-verified, alerts on transitions, and the summaries operators and the router read.
 //!
-//! - [`policy`]: which networks outbound requests may reach.
-//! - [`outbound`]: the policy-bound HTTP client and one probe.
-//! - [`state`]: a check's state machine, history and uptime (plain rules, no I/O).
+//! - [`probe`]: one probe, through the policy-bound client of [`crate::outbound`].
+//! The state machine of one check and the snapshot the router reads are plain rules in
+//! [`crate::model::health`].
 //! - [`checker`]: the plan, the schedule, concurrency limits, persistence, the snapshot.
 //! - [`alerts`]: webhook delivery with retries, off the checking path.
 //! - [`report`]: the summaries served by the API.
 
 mod alerts;
 pub mod checker;
-pub mod outbound;
-pub mod policy;
+pub mod probe;
 pub mod protect;
 pub mod report;
-pub mod state;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
+pub use crate::model::health::{CheckRecord, CheckState, HealthSnapshot, ProbeResult, Thresholds};
+use crate::outbound::NetworkPolicy;
 pub use checker::Checker;
-pub use policy::{Cidr, NetworkPolicy};
-pub use state::{CheckRecord, CheckState, ProbeResult, Thresholds};
 
 use crate::store::StoreError;
 
@@ -79,43 +76,5 @@ impl Default for HealthSettings {
             alert_backoff: Duration::from_secs(2),
             protect: protect::ProtectSettings::default(),
         }
-    }
-}
-
-/// The state of every checked channel, published on each change of state. The router
-/// reads it without I/O or locks held.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HealthSnapshot {
-    /// Service id → state per channel index (`not_applicable` where a channel has no check).
-    services: HashMap<String, Vec<CheckState>>,
-}
-
-impl HealthSnapshot {
-    /// A channel's state; `not_applicable` for a channel without a check.
-    pub fn state(&self, service_id: &str, channel: usize) -> CheckState {
-        self.services
-            .get(service_id)
-            .and_then(|states| states.get(channel))
-            .copied()
-            .unwrap_or(CheckState::NotApplicable)
-    }
-
-    pub fn service(&self, service_id: &str) -> Option<&[CheckState]> {
-        self.services.get(service_id).map(Vec::as_slice)
-    }
-
-    fn set(&mut self, service_id: &str, channel: usize, state: CheckState) {
-        let states = self.services.entry(service_id.to_string()).or_default();
-        if states.len() <= channel {
-            states.resize(channel + 1, CheckState::NotApplicable);
-        }
-        states[channel] = state;
-    }
-
-    fn replace_service(&mut self, service_id: &str, states: Option<Vec<CheckState>>) {
-        match states {
-            Some(states) => self.services.insert(service_id.to_string(), states),
-            None => self.services.remove(service_id),
-        };
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::state::CheckState;
+use crate::model::health::CheckState;
 
 use super::checker::CheckKey;
 

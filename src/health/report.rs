@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use super::checker::Checker;
 use super::protect::ProtectStatus;
-use super::state::{CheckRecord, CheckState, ProbeResult};
 use crate::model::ServiceEntry;
 use crate::model::entry::ChannelKind;
+use crate::model::health::{CheckRecord, CheckState, ProbeResult};
 
 /// `GET /v1/health`.
 #[derive(Debug, Serialize)]

@@ -3,8 +3,14 @@
 
 /// Agencies.
 pub mod agency;
+/// Change and audit records.
+pub mod change;
 /// Service entries and their channels.
 pub mod entry;
+/// Agency feeds: their configuration, documents and harvest runs.
+pub mod feed;
+/// Health-check states, their rules, and the snapshot the router reads.
+pub mod health;
 /// Norwegian public holidays.
 pub mod holidays;
 /// Opening hours in Europe/Oslo time.

@@ -7,19 +7,12 @@ use std::time::Duration;
 use tokio::time::{Instant, timeout_at};
 
 use super::{Registry, Result};
-use crate::store::ChangeRecord;
+use crate::model::change::{ChangePage, ChangeRecord};
 
 /// The longest a follower may wait for a change in one request.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
 /// The most changes handed out in one page.
 pub const MAX_CHANGES: usize = 1000;
-
-/// Changes after a sequence number, with the last durable sequence number.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ChangePage {
-    pub changes: Vec<ChangeRecord>,
-    pub last_seq: u64,
-}
 
 impl Registry {
     /// The durable changes after `since`, at most `limit`; when there are none yet, waits up

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{Registry, Result};
-use crate::federation::export::{ExportFormat, ExportInput, cpsv, hsds};
+use crate::export::{ExportFormat, ExportInput, cpsv, hsds};
 
 impl Registry {
     /// Every entry (retired ones marked so) and agency in `format`; HSDS text in `lang`,

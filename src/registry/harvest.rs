@@ -9,12 +9,12 @@ use serde_json::Value;
 
 use super::{Registry, RegistryError, Result};
 use crate::auth::Principal;
-use crate::federation::HarvestRun;
-use crate::federation::feed::{
-    EntryProblem, FeedConfig, FeedRecord, HarvestCounts, ProblemDetail, check_config,
+use crate::model::change::{Attribution, ChangeKind};
+use crate::model::feed::{
+    EntryProblem, FeedConfig, FeedRecord, HarvestCounts, HarvestRun, ProblemDetail, check_config,
 };
 use crate::model::{ServiceEntry, Status, Violations};
-use crate::store::{Attribution, ChangeKind, StoreError};
+use crate::store::StoreError;
 
 /// What applying a feed document did.
 #[derive(Debug, Default)]

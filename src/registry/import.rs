@@ -6,8 +6,9 @@ use chrono::Utc;
 use serde_json::Value;
 
 use super::{Registry, RegistryError};
+use crate::model::change::{AgencyRecord, Attribution, ChangeKind};
 use crate::model::{ServiceEntry, Violations};
-use crate::store::{AgencyRecord, Attribution, ChangeKind, StoreError};
+use crate::store::StoreError;
 
 /// One document to import and where it came from (a file path, for messages).
 #[derive(Debug, Clone)]

@@ -14,12 +14,14 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::auth::{self, Principal};
+use crate::model::change::{AgencyRecord, Attribution, AuditRecord, ChangeKind};
 use crate::model::entry::ChannelKind;
 use crate::model::ids::is_slug;
 use crate::model::{Agency, ServiceEntry, Status, Validator, Violations};
-use crate::store::{AgencyRecord, Attribution, AuditRecord, ChangeKind, Store, StoreError};
+use crate::store::{Store, StoreError};
 
-pub use changes::{ChangePage, MAX_CHANGES, MAX_WAIT};
+pub use crate::model::change::ChangePage;
+pub use changes::{MAX_CHANGES, MAX_WAIT};
 pub use harvest::Applied;
 pub use import::{ImportReport, ImportSource, SourceDocument};
 

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use super::text::{Analyzer, Vocabulary};
 use super::understand::Understander;
 use super::{RouteRequest, RouteResponse};
-use crate::health::HealthSnapshot;
 use crate::model::entry::ChannelKind;
+use crate::model::health::HealthSnapshot;
 use crate::model::reference::Taxonomy;
 use crate::model::{ServiceEntry, Status};
 

@@ -22,9 +22,9 @@ use chrono_tz::Europe::Oslo;
 use super::danger::Level;
 use super::index::{IndexedEntry, Relevance, RouterIndex};
 use super::{RouteChannel, RouteRequest, RouteResponse, RouteResult, UnderstoodTopic};
-use crate::health::{CheckState, HealthSnapshot};
 use crate::model::ServiceEntry;
 use crate::model::entry::{Channel, CoverageScope, Urgency};
+use crate::model::health::{CheckState, HealthSnapshot};
 use crate::model::hours::OpenState;
 
 /// What was understood of a request.

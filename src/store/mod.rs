@@ -11,13 +11,12 @@ mod keys;
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use crate::federation::{FeedRecord, HarvestRun};
-use crate::health::CheckRecord;
+use crate::model::change::{AgencyRecord, Attribution, AuditRecord, ChangeKind, ChangeRecord};
+use crate::model::feed::{FeedRecord, HarvestRun};
+use crate::model::health::CheckRecord;
 use crate::model::{Agency, ServiceEntry};
 use flusher::Flusher;
 
@@ -42,61 +41,8 @@ impl From<sled::Error> for StoreError {
     }
 }
 
-/// What a change did to an entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeKind {
-    Created,
-    Updated,
-    Retired,
-}
-
-/// One entry of the global change sequence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChangeRecord {
-    pub seq: u64,
-    pub id: String,
-    pub kind: ChangeKind,
-    pub version: u64,
-    pub at: DateTime<Utc>,
-    /// The entry as this change left it; `None` for a retirement (a retired entry is not
-    /// republished to followers).
-    #[serde(default)]
-    pub entry: Option<ServiceEntry>,
-}
-
-/// Who changed what, when, to which version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditRecord {
-    pub seq: u64,
-    pub at: DateTime<Utc>,
-    /// `operator`, `agency:<id>`, or `import`.
-    pub actor: String,
-    /// `service.created`, `service.updated`, `service.retired`, `agency.created`, `agency.key_issued`.
-    pub action: String,
-    /// The service or agency id.
-    pub target: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<u64>,
-}
-
-/// An agency with the hash of its current token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgencyRecord {
-    pub agency: Agency,
-    /// SHA-256 (hex) of the agency's current token; `None` until one is issued.
-    #[serde(default)]
-    pub token_hash: Option<String>,
-}
-
 /// A health record's service id and channel index.
 pub type HealthKey = (String, usize);
-
-/// A write to record in the audit log next to the entry itself.
-pub struct Attribution<'a> {
-    pub actor: &'a str,
-    pub at: DateTime<Utc>,
-}
 
 /// Handle to the open database; cheap to clone.
 #[derive(Clone)]
@@ -620,6 +566,7 @@ fn append_audit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     fn entry(id: &str, version: u64) -> ServiceEntry {
         serde_json::from_value(serde_json::json!({

@@ -31,7 +31,7 @@ fn find_program(candidates: &[&str]) -> Option<PathBuf> {
 impl Browser {
     /// A headless Chromium, or `None` (outside CI) when none is installed.
     async fn start() -> Option<Browser> {
-        veiviser::health::outbound::install_crypto_provider();
+        veiviser::outbound::install_crypto_provider();
         let chromium = find_program(&["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
         let driver = find_program(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
         let (Some(chromium), Some(driver)) = (chromium, driver) else {

@@ -504,7 +504,7 @@ async fn feed_registration_is_validated_and_limited_to_the_agency_and_the_operat
 #[tokio::test]
 async fn a_feed_on_a_private_network_is_refused_unless_the_operator_allows_it() {
     let app = spawn_app_with(|config| {
-        config.harvest.policy = veiviser::health::NetworkPolicy::default();
+        config.harvest.policy = veiviser::outbound::NetworkPolicy::default();
     })
     .await;
     let token = app.create_agency(AGENCY).await;

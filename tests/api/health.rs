@@ -358,7 +358,7 @@ async fn a_notify_url_on_a_blocked_network_is_never_called() {
     // Probes may reach 127.0.0.1 only; the webhook listens on 127.0.0.2.
     let app = spawn_app_with(|c| {
         c.health.policy =
-            veiviser::health::NetworkPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()]);
+            veiviser::outbound::NetworkPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()]);
         c.health.thresholds.failures_before_critical = 1;
     })
     .await;

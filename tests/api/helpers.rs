@@ -48,7 +48,7 @@ pub async fn spawn_app_in_with(dir: TempDir, change: impl FnOnce(&mut Config)) -
 
 async fn start(dir: TempDir, config: Config) -> TestApp {
     telemetry::init_for_test();
-    veiviser::health::outbound::install_crypto_provider();
+    veiviser::outbound::install_crypto_provider();
     // A store that was just closed may take a moment to release sled's lock.
     let mut attempt = 0;
     let app = loop {

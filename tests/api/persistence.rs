@@ -39,7 +39,7 @@ async fn everything_survives_a_restart() {
 async fn every_acknowledged_write_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = ServerProcess::start(dir.path(), "info");
-    veiviser::health::outbound::install_crypto_provider();
+    veiviser::outbound::install_crypto_provider();
     let client = reqwest::Client::new();
     let base = format!("http://{}", server.addr);
     let created: Value = client

@@ -368,7 +368,7 @@ async fn the_question_is_never_written_to_disk_or_logs() {
     let addr = server.addr.clone();
     let base = format!("http://{addr}");
     let marker = "zqxmarker7731";
-    veiviser::health::outbound::install_crypto_provider();
+    veiviser::outbound::install_crypto_provider();
     let client = reqwest::Client::new();
     let question = format!("jeg vil ta livet mitt {marker}");
     let posts = [

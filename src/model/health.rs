@@ -2,7 +2,7 @@
 //! only after enough of them agree, so one blip does not flap it. Plain data and rules; the
 //! checker feeds results in and persists the record.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -298,6 +298,44 @@ impl CheckRecord {
         latencies.sort_unstable();
         let rank = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len());
         Some(latencies[rank - 1])
+    }
+}
+
+/// The state of every checked channel, published on each change of state. The router
+/// reads it without I/O or locks held.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthSnapshot {
+    /// Service id → state per channel index (`not_applicable` where a channel has no check).
+    services: HashMap<String, Vec<CheckState>>,
+}
+
+impl HealthSnapshot {
+    /// A channel's state; `not_applicable` for a channel without a check.
+    pub fn state(&self, service_id: &str, channel: usize) -> CheckState {
+        self.services
+            .get(service_id)
+            .and_then(|states| states.get(channel))
+            .copied()
+            .unwrap_or(CheckState::NotApplicable)
+    }
+
+    pub fn service(&self, service_id: &str) -> Option<&[CheckState]> {
+        self.services.get(service_id).map(Vec::as_slice)
+    }
+
+    pub fn set(&mut self, service_id: &str, channel: usize, state: CheckState) {
+        let states = self.services.entry(service_id.to_string()).or_default();
+        if states.len() <= channel {
+            states.resize(channel + 1, CheckState::NotApplicable);
+        }
+        states[channel] = state;
+    }
+
+    pub fn replace_service(&mut self, service_id: &str, states: Option<Vec<CheckState>>) {
+        match states {
+            Some(states) => self.services.insert(service_id.to_string(), states),
+            None => self.services.remove(service_id),
+        };
     }
 }
 

@@ -1,0 +1,68 @@
+//! The catalogue's history: the global change sequence followers read, the audit log of who
+//! changed what, and an agency as stored with its token hash.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Agency, ServiceEntry};
+
+/// What a change did to an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Retired,
+}
+
+/// One entry of the global change sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    pub seq: u64,
+    pub id: String,
+    pub kind: ChangeKind,
+    pub version: u64,
+    pub at: DateTime<Utc>,
+    /// The entry as this change left it; `None` for a retirement (a retired entry is not
+    /// republished to followers).
+    #[serde(default)]
+    pub entry: Option<ServiceEntry>,
+}
+
+/// Who changed what, when, to which version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    /// `operator`, `agency:<id>`, or `import`.
+    pub actor: String,
+    /// `service.created`, `service.updated`, `service.retired`, `agency.created`, `agency.key_issued`.
+    pub action: String,
+    /// The service or agency id.
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+}
+
+/// An agency with the hash of its current token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgencyRecord {
+    pub agency: Agency,
+    /// SHA-256 (hex) of the agency's current token; `None` until one is issued.
+    #[serde(default)]
+    pub token_hash: Option<String>,
+}
+
+/// A write to record in the audit log next to the entry itself.
+pub struct Attribution<'a> {
+    pub actor: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// Changes after a sequence number, with the last durable sequence number: what
+/// `GET /v1/changes` answers and what a mirror reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangePage {
+    pub changes: Vec<ChangeRecord>,
+    pub last_seq: u64,
+}
