@@ -46,7 +46,19 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let checker = Checker::new(registry.clone(), config.health.clone(), metrics.clone())
             .context("cannot start the health checker")?;
-        let router = Router::start(&registry).context("cannot build the routing index")?;
+        let router = Router::follow(
+            Arc::new(registry.validator().reference().clone()),
+            registry.watch_changes(),
+            {
+                let registry = registry.clone();
+                move || {
+                    let registry = registry.clone();
+                    async move { registry.catalogue() }
+                }
+            },
+        )
+        .await
+        .context("cannot build the routing index")?;
         let (harvester, mirror) = match &config.mirror_of {
             Some(primary) => {
                 let settings = MirrorSettings::new(primary.clone());

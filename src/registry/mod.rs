@@ -7,6 +7,7 @@ mod export;
 mod harvest;
 mod import;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -520,6 +521,16 @@ impl Registry {
             .get_agency(id)?
             .map(|r| r.agency)
             .ok_or_else(|| RegistryError::NotFound(format!("no agency '{id}'")))
+    }
+
+    /// Every entry (any status) and every agency's name: what the router is built from.
+    pub fn catalogue(&self) -> anyhow::Result<(Vec<ServiceEntry>, BTreeMap<String, String>)> {
+        let names = self
+            .list_agencies()?
+            .into_iter()
+            .map(|agency| (agency.id, agency.name))
+            .collect();
+        Ok((self.store.all_services()?, names))
     }
 
     pub fn list_agencies(&self) -> Result<Vec<Agency>> {

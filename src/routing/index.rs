@@ -7,15 +7,11 @@ use std::collections::BTreeMap;
 // Lookups only, on maps built from the catalogue: a fast hasher, no flooding to fear.
 use foldhash::{HashMap, HashMapExt};
 
-use chrono::{DateTime, Utc};
-
 use std::sync::Arc;
 
 use super::text::{Analyzer, Vocabulary};
 use super::understand::Understander;
-use super::{RouteRequest, RouteResponse};
 use crate::model::entry::ChannelKind;
-use crate::model::health::HealthSnapshot;
 use crate::model::reference::Taxonomy;
 use crate::model::{ServiceEntry, Status};
 
@@ -261,16 +257,6 @@ impl RouterIndex {
                 })
                 .collect(),
         }
-    }
-
-    /// Answers a request from this snapshot of the catalogue, with `health` as it is now.
-    pub fn route(
-        &self,
-        request: &RouteRequest,
-        health: &HealthSnapshot,
-        now: DateTime<Utc>,
-    ) -> RouteResponse<'_> {
-        super::rank::route(self, request, health, now)
     }
 
     /// The position of the entry with this id.

@@ -34,7 +34,6 @@ use crate::model::entry::{ChannelKind, Urgency};
 use crate::model::reference::Reference;
 use crate::model::schema::schema_for;
 use crate::model::{ServiceEntry, Violations};
-use crate::registry::Registry;
 pub use index::AgencyNames;
 use index::RouterIndex;
 
@@ -163,6 +162,9 @@ pub fn understander(reference: &Reference) -> anyhow::Result<understand::Underst
         .map_err(|e| anyhow::anyhow!("the routing lexicon: {}", e.0))
 }
 
+/// What the index is built from: the entries (any status) and the agencies' names.
+pub type Catalogue = (Vec<ServiceEntry>, AgencyNames);
+
 /// How long a change waits for others to join it in one rebuild of the index.
 const REBUILD_SETTLE: Duration = Duration::from_millis(50);
 /// After a rebuild that took `t`, the next starts no sooner than `REBUILD_PACE * t` later:
@@ -182,13 +184,22 @@ pub struct Router {
 }
 
 impl Router {
-    /// Builds the index from the catalogue now, then follows its changes in the background.
-    pub fn start(registry: &Registry) -> anyhow::Result<Self> {
-        let reference = Arc::new(registry.validator().reference().clone());
+    /// Builds the index from `load()` now, then again (in the background) each time
+    /// `changes` moves. The router names no storage: `load` reads the catalogue wherever it
+    /// lives, and a failed load keeps the index it has.
+    pub async fn follow<Load, Loading>(
+        reference: Arc<Reference>,
+        mut changes: watch::Receiver<u64>,
+        load: Load,
+    ) -> anyhow::Result<Self>
+    where
+        Load: Fn() -> Loading + Send + 'static,
+        Loading: Future<Output = anyhow::Result<Catalogue>> + Send,
+    {
         let understander = Arc::new(understander(&reference)?);
         let build = {
             let reference = reference.clone();
-            move |services: Vec<ServiceEntry>, agencies: AgencyNames| {
+            move |(services, agencies): Catalogue| {
                 Arc::new(RouterIndex::build(
                     understander.clone(),
                     &reference.taxonomy,
@@ -198,18 +209,9 @@ impl Router {
                 ))
             }
         };
-        let catalogue = |store: &crate::store::Store| {
-            let agencies = store
-                .list_agencies()?
-                .into_iter()
-                .map(|record| (record.agency.id, record.agency.name))
-                .collect();
-            Ok::<_, crate::store::StoreError>((store.all_services()?, agencies))
-        };
-        let (services, agencies) = catalogue(registry.store())?;
-        let (sender, receiver) = watch::channel(build(services, agencies));
-        let registry = registry.clone();
-        let mut changes = registry.watch_changes();
+        changes.borrow_and_update();
+        let catalogue = load().await?;
+        let (sender, receiver) = watch::channel(build(catalogue));
         let follower = tokio::spawn(async move {
             let mut next_allowed = tokio::time::Instant::now();
             while changes.changed().await.is_ok() {
@@ -220,7 +222,7 @@ impl Router {
                 tokio::time::sleep_until(settled.max(next_allowed)).await;
                 changes.borrow_and_update();
                 let started = tokio::time::Instant::now();
-                let (services, agencies) = match catalogue(registry.store()) {
+                let catalogue = match load().await {
                     Ok(catalogue) => catalogue,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot rebuild the routing index");
@@ -229,7 +231,7 @@ impl Router {
                 };
                 let index = tokio::task::spawn_blocking({
                     let build = build.clone();
-                    move || build(services, agencies)
+                    move || build(catalogue)
                 })
                 .await;
                 match index {

@@ -27,6 +27,18 @@ use crate::model::entry::{Channel, CoverageScope, Urgency};
 use crate::model::health::{CheckState, HealthSnapshot};
 use crate::model::hours::OpenState;
 
+impl RouterIndex {
+    /// Answers a request from this snapshot of the catalogue, with `health` as it is now.
+    pub fn route(
+        &self,
+        request: &RouteRequest,
+        health: &HealthSnapshot,
+        now: DateTime<Utc>,
+    ) -> RouteResponse<'_> {
+        route(self, request, health, now)
+    }
+}
+
 /// What was understood of a request.
 #[derive(Debug, Default)]
 pub struct Understanding<'a> {
