@@ -52,8 +52,10 @@ async fn run(entries: usize, rounds: usize, history: usize) {
     let addrs: Vec<String> = ports.split_whitespace().map(str::to_string).collect();
 
     let dir = tempfile::tempdir().unwrap();
-    let registry =
-        veiviser::startup::open_registry(dir.path(), &CatalogueSource::Embedded, 64 << 20).unwrap();
+    let (registry, store) =
+        veiviser::startup::open_registry(dir.path(), &CatalogueSource::Embedded, 64 << 20)
+            .await
+            .unwrap();
     let source = ImportSource {
         agencies: vec![SourceDocument {
             origin: "bench".into(),
@@ -84,7 +86,9 @@ async fn run(entries: usize, rounds: usize, history: usize) {
     };
     settings.thresholds.history_len = history;
     let metrics = Arc::new(Metrics::default());
-    let checker = Checker::new(registry, settings, metrics.clone()).unwrap();
+    let checker = Checker::new(store, registry.watch_changes(), settings, metrics.clone())
+        .await
+        .unwrap();
     let rss_before = rss_kib();
     let cpu_before = cpu_seconds();
     let started = Instant::now();

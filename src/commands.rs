@@ -85,7 +85,7 @@ pub async fn import(
     data_dir: &Path,
     catalogue: &CatalogueSource,
 ) -> anyhow::Result<ExitCode> {
-    let registry = open_registry(data_dir, catalogue, 64 << 20)?;
+    let (registry, _) = open_registry(data_dir, catalogue, 64 << 20).await?;
     let loaded = seed::documents_at(path)?;
     let report = registry.import(&loaded.documents).await?;
     for (origin, problem) in &loaded.unreadable {
@@ -113,9 +113,12 @@ pub async fn import(
 }
 
 /// `veiviser export`: the catalogue as one JSON document on standard output.
-pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    let registry = open_registry(&args.data.data_dir, &args.catalogue.source(), 64 << 20)?;
-    let doc = registry.export(args.format, &args.lang, &args.base_url, chrono::Utc::now())?;
+pub async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let (registry, _) =
+        open_registry(&args.data.data_dir, &args.catalogue.source(), 64 << 20).await?;
+    let doc = registry
+        .export(args.format, &args.lang, &args.base_url, chrono::Utc::now())
+        .await?;
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(ExitCode::SUCCESS)
 }

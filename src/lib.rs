@@ -5,17 +5,32 @@
 //! person.
 //!
 //! A tour of the crate, from the inside out:
-//! - [`model`]: the entry, agencies, opening hours, reference data and validation. Plain
-//!   Rust, no HTTP and no storage.
-//! - [`store`]: the only module that knows sled; typed reads and transactional writes.
-//! - [`registry`]: what callers may do with the catalogue, over the model and the store.
-//! - [`health`]: scheduled, SSRF-safe health checks, their states, staleness and alerts.
+//! - [`model`]: the entry, agencies, opening hours, health states, feeds, change records,
+//!   queries, reference data and validation. Plain Rust, no HTTP and no storage.
+//! - [`store`]: the engine-neutral store trait, with sled as its embedded engine.
+//! - [`export`]: the catalogue as HSDS 3 and CPSV-AP-NO (pure mappings).
+//! - [`outbound`]: the HTTP client bound to the network policy.
 //! - [`routing`]: understanding a young person's question and ranking services for it.
-//! - [`federation`]: agencies' feeds and their harvester, the change feed's followers
-//!   (mirrors), and the HSDS and CPSV-AP-NO exports.
+//! - [`registry`]: what callers may do with the catalogue; its only writer.
+//! - [`health`]: scheduled health checks, their records, staleness and alerts.
+//! - [`federation`]: harvesting agencies' feeds, and mirroring another Veiviser.
 //! - [`metrics`]: counters for `/metrics`.
 //! - [`api`]: the warp routes and handlers, and `ApiError` → problem+json.
 //! - [`startup`], [`config`], [`telemetry`], [`seed`], [`commands`]: running it.
+//!
+//! ## Dependency rule
+//!
+//! A module imports only modules on lower floors (and its own files); no two files import
+//! each other. `tests/architecture.rs` reads this list and fails when the code breaks it.
+//!
+//! - floor 0: `model`, `auth`, `metrics`, `telemetry`
+//! - floor 1: `store`, `export`, `outbound`, `routing`
+//! - floor 2: `registry`, `health`, `evaluation`, `lexicon_build`
+//! - floor 3: `federation`, `seed`, `contract`
+//! - floor 4: `api`
+//! - floor 5: `config`
+//! - floor 6: `startup`
+//! - floor 7: `commands`
 
 // One module-file style throughout: `foo/mod.rs`, never `foo.rs` beside `foo/`.
 #![deny(clippy::self_named_module_files)]
@@ -54,7 +69,7 @@ pub mod routing;
 pub mod seed;
 /// Building and running the server.
 pub mod startup;
-/// The sled-backed store.
+/// The store trait and its engines.
 pub mod store;
 /// Logging.
 pub mod telemetry;

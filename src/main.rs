@@ -48,7 +48,7 @@ async fn run() -> ExitCode {
             catalogue,
         } => commands::import(path, &data.data_dir, &catalogue.source()).await,
         Command::Route(args) => commands::route(args),
-        Command::Export(args) => commands::export(args),
+        Command::Export(args) => commands::export(args).await,
         Command::Lexicon(LexiconCommand::Build(args)) => commands::build_lexicon(args),
         Command::Lexicon(LexiconCommand::Eval(args)) => commands::evaluate(args),
     };

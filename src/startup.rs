@@ -21,7 +21,7 @@ use crate::model::Validator;
 use crate::registry::Registry;
 use crate::routing::Router;
 use crate::seed::CatalogueSource;
-use crate::store::Store;
+use crate::store::{self, SharedStore};
 
 /// A bound, ready-to-run Veiviser.
 pub struct Application {
@@ -33,19 +33,22 @@ pub struct Application {
 impl Application {
     /// Opens everything and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let registry = open_registry(&config.data_dir, &config.catalogue, config.cache_bytes)?;
+        let (registry, store) =
+            open_registry(&config.data_dir, &config.catalogue, config.cache_bytes).await?;
         // A mirror's catalogue is its primary's, nothing else.
         if config.mirror_of.is_none() {
             seed_if_new(&registry, &config.catalogue).await?;
         }
-        ensure_admin_token(
-            registry.store(),
-            &config.data_dir,
-            config.admin_token.as_deref(),
-        )?;
+        ensure_admin_token(&registry, &config.data_dir, config.admin_token.as_deref()).await?;
         let metrics = Arc::new(Metrics::default());
-        let checker = Checker::new(registry.clone(), config.health.clone(), metrics.clone())
-            .context("cannot start the health checker")?;
+        let checker = Checker::new(
+            store,
+            registry.watch_changes(),
+            config.health.clone(),
+            metrics.clone(),
+        )
+        .await
+        .context("cannot start the health checker")?;
         let router = Router::follow(
             Arc::new(registry.validator().reference().clone()),
             registry.watch_changes(),
@@ -53,7 +56,7 @@ impl Application {
                 let registry = registry.clone();
                 move || {
                     let registry = registry.clone();
-                    async move { registry.catalogue() }
+                    async move { Ok(registry.catalogue().await?) }
                 }
             },
         )
@@ -63,6 +66,7 @@ impl Application {
             Some(primary) => {
                 let settings = MirrorSettings::new(primary.clone());
                 let mirror = Mirror::new(registry.clone(), settings)
+                    .await
                     .context("cannot set up the mirror's client")?;
                 (None, Some(mirror))
             }
@@ -136,26 +140,33 @@ impl Application {
     }
 }
 
-/// Opens the store in `data_dir` and the validator over the catalogue's reference data.
-pub fn open_registry(
+/// Opens the store in `data_dir` and the validator over the catalogue's reference data,
+/// and the registry over both. The store handle is for the health checker, whose records
+/// are its own; the catalogue is written only through the registry.
+pub async fn open_registry(
     data_dir: &Path,
     catalogue: &CatalogueSource,
     cache_bytes: u64,
-) -> anyhow::Result<Registry> {
+) -> anyhow::Result<(Registry, SharedStore)> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     let reference = catalogue
         .reference()
         .context("cannot read the reference data")?;
     let validator = Arc::new(Validator::new(Arc::new(reference)));
-    let store = Store::open(&data_dir.join("db"), cache_bytes)
+    let location = store::Location::Embedded {
+        dir: data_dir.join("db"),
+        cache_bytes,
+    };
+    let store = store::open(&location)
         .with_context(|| format!("cannot open the database in {}", data_dir.display()))?;
-    Ok(Registry::new(store, validator))
+    let registry = Registry::new(store.clone(), validator).await?;
+    Ok((registry, store))
 }
 
 /// Loads the default catalogue into a data directory that has never had it.
 async fn seed_if_new(registry: &Registry, catalogue: &CatalogueSource) -> anyhow::Result<()> {
-    if registry.store().is_seeded()? {
+    if registry.is_seeded().await? {
         return Ok(());
     }
     let loaded = catalogue.documents()?;
@@ -166,7 +177,7 @@ async fn seed_if_new(registry: &Registry, catalogue: &CatalogueSource) -> anyhow
     for (origin, violations) in &report.invalid {
         tracing::error!(file = %origin, problems = %violations, "catalogue entry refused");
     }
-    registry.store().mark_seeded()?;
+    registry.mark_seeded().await?;
     tracing::info!(
         agencies = report.agencies_created,
         services = report.created,
@@ -177,8 +188,8 @@ async fn seed_if_new(registry: &Registry, catalogue: &CatalogueSource) -> anyhow
 
 /// Sets the operator token's hash: the configured token wins; otherwise an existing hash is
 /// kept; otherwise a token is generated and written once to `<data>/admin-token` (0600).
-fn ensure_admin_token(
-    store: &Store,
+async fn ensure_admin_token(
+    registry: &Registry,
     data_dir: &Path,
     configured: Option<&str>,
 ) -> anyhow::Result<()> {
@@ -187,17 +198,21 @@ fn ensure_admin_token(
             token.len() >= 16,
             "the operator token must have at least 16 characters"
         );
-        store.set_admin_token_hash(&auth::hash_token(token))?;
+        registry
+            .set_operator_token_hash(&auth::hash_token(token))
+            .await?;
         return Ok(());
     }
-    if store.admin_token_hash()?.is_some() {
+    if registry.has_operator_token().await? {
         return Ok(());
     }
     let token = auth::new_operator_token();
     let path = data_dir.join("admin-token");
     write_private(&path, &token)
         .with_context(|| format!("cannot write the operator token to {}", path.display()))?;
-    store.set_admin_token_hash(&auth::hash_token(&token))?;
+    registry
+        .set_operator_token_hash(&auth::hash_token(&token))
+        .await?;
     tracing::warn!(path = %path.display(), "generated an operator token; read it once from this file and keep it safe");
     Ok(())
 }

@@ -10,7 +10,7 @@ use super::json_response;
 
 /// `POST /v1/agencies` (operator): `201` with the agency and its first token, shown once.
 pub async fn create(ctx: &Ctx, body: Result<Value, ApiError>) -> Result<Response, ApiError> {
-    let principal = ctx.principal()?;
+    let principal = ctx.principal().await?;
     let (agency, token) = ctx.state.registry.create_agency(&principal, &body?).await?;
     tracing::info!(agency.id = %agency.id, "agency registered");
     let mut response = json_response(
@@ -25,19 +25,19 @@ pub async fn create(ctx: &Ctx, body: Result<Value, ApiError>) -> Result<Response
 
 /// `GET /v1/agencies` (public).
 pub async fn list(ctx: &Ctx) -> Result<Response, ApiError> {
-    let agencies = ctx.state.registry.list_agencies()?;
+    let agencies = ctx.state.registry.list_agencies().await?;
     Ok(json_response(StatusCode::OK, &json!({ "items": agencies })))
 }
 
 /// `GET /v1/agencies/{id}` (public).
 pub async fn get(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
-    let agency = ctx.state.registry.get_agency(&id)?;
+    let agency = ctx.state.registry.get_agency(&id).await?;
     Ok(json_response(StatusCode::OK, &agency))
 }
 
 /// `POST /v1/agencies/{id}/keys` (operator or that agency): a new token; the old one stops working.
 pub async fn issue_key(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
-    let principal = ctx.principal()?;
+    let principal = ctx.principal().await?;
     let token = ctx.state.registry.issue_agency_key(&principal, &id).await?;
     tracing::info!(agency.id = %id, "agency key issued");
     Ok(json_response(
@@ -53,7 +53,7 @@ pub async fn replace(
     id: String,
     body: Result<Value, ApiError>,
 ) -> Result<Response, ApiError> {
-    let principal = ctx.principal()?;
+    let principal = ctx.principal().await?;
     let agency = ctx
         .state
         .registry

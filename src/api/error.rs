@@ -46,9 +46,6 @@ pub enum ApiError {
     /// 410: retired.
     #[error("{0}")]
     Gone(String),
-    /// 411: a body without a length where one is required.
-    #[error("send the body with a Content-Length")]
-    LengthRequired,
     /// 412: `If-Match` names another version than the current one.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -93,11 +90,6 @@ fn problem_kind(e: &ApiError) -> (StatusCode, &'static str, &'static str) {
         ),
         Conflict(_) => (StatusCode::CONFLICT, "conflict", "Already exists"),
         Gone(_) => (StatusCode::GONE, "gone", "Retired"),
-        LengthRequired => (
-            StatusCode::LENGTH_REQUIRED,
-            "length-required",
-            "Length required",
-        ),
         PreconditionFailed(_) => (
             StatusCode::PRECONDITION_FAILED,
             "stale-version",
@@ -248,12 +240,6 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallib
         ApiError::NotFound("no such resource".into())
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         ApiError::MethodNotAllowed
-    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        ApiError::PayloadTooLarge {
-            limit: super::filters::BODY_LIMIT,
-        }
-    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
-        ApiError::LengthRequired
     } else if rejection
         .find::<warp::reject::UnsupportedMediaType>()
         .is_some()

@@ -67,7 +67,7 @@ pub async fn put_feed(
     agency: String,
     body: Result<Value, ApiError>,
 ) -> Result<Response, ApiError> {
-    let principal = ctx.principal()?;
+    let principal = ctx.principal().await?;
     let harvester = harvester(ctx)?;
     let config = ctx
         .state
@@ -85,7 +85,7 @@ pub async fn put_feed(
 /// `DELETE /v1/agencies/{id}/feed` (that agency or the operator): stop harvesting; the
 /// entries stay.
 pub async fn delete_feed(ctx: &Ctx, agency: String) -> Result<Response, ApiError> {
-    let principal = ctx.principal()?;
+    let principal = ctx.principal().await?;
     let harvester = harvester(ctx)?;
     ctx.state.registry.remove_feed(&principal, &agency).await?;
     harvester.unschedule(&agency).await.map_err(harvest_error)?;
@@ -98,8 +98,13 @@ pub async fn delete_feed(ctx: &Ctx, agency: String) -> Result<Response, ApiError
 /// `GET /v1/agencies/{id}/feed` (that agency or the operator).
 pub async fn get_feed(ctx: &Ctx, agency: String) -> Result<Response, ApiError> {
     let registry = &ctx.state.registry;
-    registry.feed_access(&ctx.principal()?, &agency)?;
-    Ok(json_response(StatusCode::OK, &registry.feed(&agency)?))
+    registry
+        .feed_access(&ctx.principal().await?, &agency)
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &registry.feed(&agency).await?,
+    ))
 }
 
 /// `GET /v1/agencies/{id}/harvest?limit=N` (that agency or the operator): the last runs,
@@ -110,7 +115,9 @@ pub async fn harvest_runs(
     query: Vec<(String, String)>,
 ) -> Result<Response, ApiError> {
     let registry = &ctx.state.registry;
-    registry.feed_access(&ctx.principal()?, &agency)?;
+    registry
+        .feed_access(&ctx.principal().await?, &agency)
+        .await?;
     let mut limit = RUNS_KEPT;
     let bad = parse_query(&query, |key, value, bad| {
         if key != "limit" {
@@ -128,8 +135,8 @@ pub async fn harvest_runs(
     if !bad.is_empty() {
         return Err(ApiError::BadRequest(bad));
     }
-    let feed = registry.feed(&agency).ok();
-    let runs = registry.harvest_runs(&agency, limit)?;
+    let feed = registry.feed(&agency).await.ok();
+    let runs = registry.harvest_runs(&agency, limit).await?;
     Ok(json_response(
         StatusCode::OK,
         &json!({ "agency": agency, "feed": feed, "runs": runs }),
@@ -139,7 +146,10 @@ pub async fn harvest_runs(
 /// `POST /v1/agencies/{id}/harvest` (that agency or the operator): harvest now; answers
 /// with the run.
 pub async fn harvest_now(ctx: &Ctx, agency: String) -> Result<Response, ApiError> {
-    ctx.state.registry.feed_access(&ctx.principal()?, &agency)?;
+    ctx.state
+        .registry
+        .feed_access(&ctx.principal().await?, &agency)
+        .await?;
     let run = harvester(ctx)?
         .harvest(&agency, HarvestTrigger::Manual)
         .await
@@ -207,10 +217,11 @@ pub async fn export(
     if !bad.is_empty() {
         return Err(ApiError::BadRequest(bad));
     }
-    let doc =
-        ctx.state
-            .registry
-            .export(format, &lang, &ctx.state.public_url, chrono::Utc::now())?;
+    let doc = ctx
+        .state
+        .registry
+        .export(format, &lang, &ctx.state.public_url, chrono::Utc::now())
+        .await?;
     let mut response = json_response(StatusCode::OK, &doc);
     response.headers_mut().insert(
         warp::http::header::CONTENT_TYPE,

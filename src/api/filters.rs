@@ -68,13 +68,14 @@ pub struct Ctx {
 
 impl Ctx {
     /// The caller, who must have sent a valid bearer token.
-    pub fn principal(&self) -> Result<Principal, ApiError> {
-        self.optional_principal()?
+    pub async fn principal(&self) -> Result<Principal, ApiError> {
+        self.optional_principal()
+            .await?
             .ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))
     }
 
     /// The caller if a token was sent; a token that belongs to nobody is still refused.
-    pub fn optional_principal(&self) -> Result<Option<Principal>, ApiError> {
+    pub async fn optional_principal(&self) -> Result<Option<Principal>, ApiError> {
         let Some(header) = &self.authorization else {
             return Ok(None);
         };
@@ -85,7 +86,8 @@ impl Ctx {
             .ok_or(ApiError::Unauthorized("use the Bearer scheme"))?;
         self.state
             .registry
-            .authenticate(token)?
+            .authenticate(token)
+            .await?
             .map(Some)
             .ok_or(ApiError::InvalidToken)
     }

@@ -40,7 +40,7 @@ pub async fn summary(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response
 
 /// `GET /v1/services/{id}/health` (public): each channel's state and history.
 pub async fn service(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
-    let entry = ctx.state.registry.get_service(&id)?;
+    let entry = ctx.state.registry.get_service(&id).await?;
     let health = report::service_health(&ctx.state.checker, &entry);
     Ok(json_response(StatusCode::OK, &health))
 }
@@ -48,8 +48,8 @@ pub async fn service(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
 /// `POST /v1/services/{id}/health/check` (owner or operator): probe every checked channel
 /// now and answer with the results.
 pub async fn check_now(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
-    let principal = ctx.principal()?;
-    ctx.state.registry.owned_service(&principal, &id)?;
+    let principal = ctx.principal().await?;
+    ctx.state.registry.owned_service(&principal, &id).await?;
     let results = ctx.state.checker.check_now(&id).await;
     let checks: Vec<_> = results
         .into_iter()
@@ -60,13 +60,13 @@ pub async fn check_now(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(ctx: &Ctx) -> Result<Response, ApiError> {
-    let store = ctx.state.registry.store();
+    let registry = &ctx.state.registry;
     let mut by_status = [
         (Status::Active, 0usize),
         (Status::Paused, 0),
         (Status::Retired, 0),
     ];
-    for entry in store.all_services()? {
+    for entry in registry.all_services().await? {
         if let Some(slot) = by_status.iter_mut().find(|(s, _)| *s == entry.status) {
             slot.1 += 1;
         }
@@ -75,7 +75,7 @@ pub async fn metrics(ctx: &Ctx) -> Result<Response, ApiError> {
     let mut extra = vec![(
         "veiviser_store_bytes",
         "Size of the database on disk.",
-        store.size_on_disk() as f64,
+        registry.store_stats().await?.bytes_on_disk as f64,
     )];
     if let Some(mirror) = &ctx.state.mirror {
         let status = mirror.status();

@@ -17,11 +17,11 @@ pub async fn healthz(_: &Ctx) -> Result<Response, ApiError> {
 /// `GET /readyz`: the store answers, so requests can be served. A mirror is ready once it
 /// has caught up with its primary and heard from it lately; it reports its lag either way.
 pub async fn readyz(ctx: &Ctx) -> Result<Response, ApiError> {
-    let store = ctx.state.registry.store();
-    let last_change = store.last_change_seq()?;
+    let registry = &ctx.state.registry;
+    let last_change = registry.last_change_seq().await?;
     let mut body = json!({
         "status": "ready",
-        "services": store.service_count(),
+        "services": registry.store_stats().await?.services,
         "last_change_seq": last_change,
         "uptime_s": ctx.state.started_at.elapsed().as_secs(),
     });
@@ -71,7 +71,7 @@ pub async fn schema(_: &Ctx, name: String) -> Result<Response, ApiError> {
 
 /// `GET /v1/audit?after=N&limit=M` (operator): who changed what, when, which version.
 pub async fn audit(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, ApiError> {
-    let principal = ctx.principal()?;
+    let principal = ctx.principal().await?;
     let (mut after, mut limit) = (0u64, 100usize);
     let bad = parse_query(&query, |key, value, bad| {
         match key {
@@ -87,7 +87,10 @@ pub async fn audit(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, 
         }
         true
     });
-    let records = with_query_problems(bad, ctx.state.registry.audit(&principal, after, limit))?;
+    let records = with_query_problems(
+        bad,
+        ctx.state.registry.audit(&principal, after, limit).await,
+    )?;
     let next_after = records.last().map(|r| r.seq);
     Ok(json_response(
         StatusCode::OK,

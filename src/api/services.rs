@@ -38,7 +38,7 @@ pub async fn list(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, A
         *slot = Some(value.to_string());
         true
     });
-    let page = with_query_problems(bad, ctx.state.registry.list_services(&filter))?;
+    let page = with_query_problems(bad, ctx.state.registry.list_services(&filter).await)?;
     Ok(json_response(StatusCode::OK, &page))
 }
 
@@ -48,7 +48,7 @@ pub async fn get(
     id: String,
     if_none_match: Option<String>,
 ) -> Result<Response, ApiError> {
-    let entry = ctx.state.registry.get_service(&id)?;
+    let entry = ctx.state.registry.get_service(&id).await?;
     let tag = etag(entry.version.unwrap_or(0));
     if if_none_match_hits(if_none_match.as_deref(), &tag) {
         let mut response = Response::new(Default::default());
@@ -61,7 +61,7 @@ pub async fn get(
 
 /// `POST /v1/services` (agency): `201` with `Location` and `ETag`.
 pub async fn create(ctx: &Ctx, body: Result<Value, ApiError>) -> Result<Response, ApiError> {
-    let principal = ctx.principal()?;
+    let principal = ctx.principal().await?;
     let entry = ctx
         .state
         .registry
@@ -82,7 +82,7 @@ pub async fn replace(
     if_match: Option<String>,
     body: Result<Value, ApiError>,
 ) -> Result<Response, ApiError> {
-    let principal = ctx.principal()?;
+    let principal = ctx.principal().await?;
     let entry = ctx
         .state
         .registry
@@ -94,7 +94,7 @@ pub async fn replace(
 
 /// `DELETE /v1/services/{id}` (owner): retires the entry; `If-Match` optional.
 pub async fn retire(ctx: &Ctx, id: String, if_match: Option<String>) -> Result<Response, ApiError> {
-    let principal = ctx.principal()?;
+    let principal = ctx.principal().await?;
     let entry = ctx
         .state
         .registry
@@ -110,11 +110,12 @@ pub async fn retire(ctx: &Ctx, id: String, if_match: Option<String>) -> Result<R
 /// `POST /v1/validate`: the answer a create would give, storing nothing. Without a token only
 /// the document is checked; with one, ownership too.
 pub async fn validate(ctx: &Ctx, body: Result<Value, ApiError>) -> Result<Response, ApiError> {
-    let principal = ctx.optional_principal()?;
+    let principal = ctx.optional_principal().await?;
     let entry = ctx
         .state
         .registry
-        .check_new_service(principal.as_ref(), &body?)?;
+        .check_new_service(principal.as_ref(), &body?)
+        .await?;
     Ok(json_response(
         StatusCode::OK,
         &json!({ "valid": true, "entry": entry }),
@@ -135,7 +136,7 @@ fn set_etag(response: &mut Response, tag: &str) {
 
 /// `POST /v1/services/{id}/verify` (owner or operator): confirms the entry is correct now.
 pub async fn verify(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
-    let principal = ctx.principal()?;
+    let principal = ctx.principal().await?;
     let entry = ctx.state.registry.verify_service(&principal, &id).await?;
     Ok(entry_response(StatusCode::OK, &entry))
 }
@@ -161,7 +162,7 @@ pub async fn availability(
     if !bad.is_empty() {
         return Err(ApiError::BadRequest(bad));
     }
-    let entry = ctx.state.registry.get_service(&id)?;
+    let entry = ctx.state.registry.get_service(&id).await?;
     let channels: Vec<Value> = entry
         .channels
         .iter()

@@ -14,7 +14,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use uuid::Uuid;
 
 use crate::model::feed::{
-    FeedConfig, FeedRecord, HarvestCounts, HarvestOutcome, HarvestRun, HarvestTrigger, RUNS_KEPT,
+    FeedConfig, FeedRecord, HarvestCounts, HarvestOutcome, HarvestRun, HarvestTrigger,
 };
 use crate::outbound::{NetworkPolicy, Purpose, guarded_client, send_checked};
 use crate::registry::{Registry, RegistryError};
@@ -117,16 +117,8 @@ impl Harvester {
         let scheduler = JobScheduler::new().await?;
         scheduler.start().await?;
         *self.inner.scheduler.lock().await = Some(scheduler);
-        for (agency, record) in self
-            .inner
-            .registry
-            .store()
-            .all_feeds()
-            .map_err(RegistryError::from)?
-        {
-            if let Some(config) = record.config {
-                self.schedule(&agency, &config).await?;
-            }
+        for (agency, config) in self.inner.registry.registered_feeds().await? {
+            self.schedule(&agency, &config).await?;
         }
         Ok(())
     }
@@ -202,12 +194,8 @@ impl Harvester {
     ) -> Result<HarvestRun, HarvestError> {
         let _running = RunningGuard::enter(&self.inner.running, agency)?;
         let registry = &self.inner.registry;
-        let config = registry.feed(agency)?;
-        let mut record = registry
-            .store()
-            .get_feed(agency)
-            .map_err(RegistryError::from)?
-            .unwrap_or_default();
+        let config = registry.feed(agency).await?;
+        let mut record = registry.feed_record(agency).await?;
         let at = Utc::now();
         let started = Instant::now();
         let mut run = HarvestRun {
@@ -257,20 +245,9 @@ impl Harvester {
             }
         }
         run.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let store = registry.store();
-        // The feed may have been replaced meanwhile; keep its new configuration.
-        if let Some(current) = store.get_feed(agency).map_err(RegistryError::from)? {
-            if current.config.as_ref().map(|c| &c.url) == Some(&config.url) {
-                record.config = current.config;
-                store
-                    .put_feed(agency, &record)
-                    .map_err(RegistryError::from)?;
-            }
-        }
-        store
-            .append_harvest_run(agency, &run, RUNS_KEPT)
-            .map_err(RegistryError::from)?;
-        store.durable().await.map_err(RegistryError::from)?;
+        registry
+            .finish_harvest(agency, &config.url, &record, &run)
+            .await?;
         tracing::info!(
             agency,
             outcome = ?run.outcome,

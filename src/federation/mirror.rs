@@ -100,7 +100,7 @@ struct Inner {
 }
 
 impl Mirror {
-    pub fn new(registry: Registry, settings: MirrorSettings) -> reqwest::Result<Self> {
+    pub async fn new(registry: Registry, settings: MirrorSettings) -> reqwest::Result<Self> {
         crate::outbound::install_crypto_provider();
         // The primary is the operator's own choice, so no network policy applies; the
         // timeout leaves room for a long poll.
@@ -109,7 +109,7 @@ impl Mirror {
             .connect_timeout(Duration::from_secs(5))
             .timeout(settings.wait + Duration::from_secs(15))
             .build()?;
-        let position = registry.store().mirror_position().unwrap_or(0);
+        let position = registry.mirror_position().await.unwrap_or(0);
         let status = MirrorStatus {
             primary: settings.primary.to_string(),
             position,
@@ -197,7 +197,7 @@ impl Inner {
 
     /// Reads one page of changes after the persisted position and applies it.
     async fn step(&self) -> anyhow::Result<()> {
-        let position = self.registry.store().mirror_position()?;
+        let position = self.registry.mirror_position().await?;
         let caught_up = self.status.lock().expect("status lock").caught_up;
         let wait = if caught_up {
             self.settings.wait.as_secs()
@@ -244,7 +244,7 @@ impl Inner {
             .json()
             .await?;
         for agency in &page.items {
-            self.registry.store().put_replicated_agency(agency)?;
+            self.registry.put_replicated_agency(agency).await?;
         }
         Ok(())
     }

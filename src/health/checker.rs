@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
-use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_cron_scheduler::JobScheduler;
 
 use super::alerts::{AlertEvent, AlertQueue};
 use super::probe::probe;
@@ -20,12 +20,12 @@ use super::{HealthError, HealthSettings, HealthSnapshot};
 use crate::metrics::Metrics;
 use crate::model::entry::{ChannelKind, HealthCheck};
 use crate::model::health::{CheckRecord, CheckState, ProbeResult, Transition};
+use crate::model::query::ServiceQuery;
 use crate::model::{ServiceEntry, Status};
 use crate::outbound::{NetworkPolicy, Purpose, guarded_client};
-use crate::registry::Registry;
+use crate::store::SharedStore;
 
-/// A check is one channel of one entry: (service id, channel index).
-pub type CheckKey = (String, usize);
+pub use crate::model::health::CheckKey;
 
 /// A stale entry's owner and when it was last verified (never, if `None`).
 pub type Staleness = (String, Option<DateTime<Utc>>);
@@ -46,8 +46,21 @@ pub struct Checker {
     inner: Arc<Inner>,
 }
 
+/// A checker that does not keep it alive: what scheduled jobs hold.
+#[derive(Clone)]
+pub struct WeakChecker(Weak<Inner>);
+
+impl WeakChecker {
+    pub fn upgrade(&self) -> Option<Checker> {
+        self.0.upgrade().map(|inner| Checker { inner })
+    }
+}
+
 struct Inner {
-    registry: Registry,
+    /// Reads the catalogue; holds the checker's own records (it writes no entry).
+    store: SharedStore,
+    /// The last durable change sequence number of the catalogue.
+    changes: watch::Receiver<u64>,
     settings: HealthSettings,
     policy: Arc<NetworkPolicy>,
     client: reqwest::Client,
@@ -81,8 +94,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Checker {
     /// Loads the plan and stored records. Nothing runs until [`Checker::start`].
-    pub fn new(
-        registry: Registry,
+    pub async fn new(
+        store: SharedStore,
+        changes: watch::Receiver<u64>,
         settings: HealthSettings,
         metrics: Arc<Metrics>,
     ) -> Result<Self, HealthError> {
@@ -99,7 +113,8 @@ impl Checker {
         let protect = Mutex::new(Protect::new(settings.protect));
         let inner = Arc::new(Inner {
             global: Arc::new(Semaphore::new(settings.concurrency.max(1))),
-            registry,
+            store,
+            changes,
             settings,
             policy,
             client,
@@ -116,49 +131,44 @@ impl Checker {
             background: Mutex::default(),
         });
         let checker = Checker { inner };
-        checker.load()?;
+        checker.load().await?;
         Ok(checker)
     }
 
-    /// Starts following the catalogue and the schedule: a dispatch tick every second and
-    /// the staleness sweep daily at 03:00 UTC.
+    /// Starts following the catalogue and the schedule (see [`super::jobs`]).
     pub async fn start(&self) -> Result<(), HealthError> {
-        let scheduler = JobScheduler::new().await?;
-        let weak = Arc::downgrade(&self.inner);
-        scheduler
-            .add(Job::new_async("* * * * * *", move |_, _| {
-                let weak = weak.clone();
-                Box::pin(async move {
-                    if let Some(inner) = weak.upgrade() {
-                        Checker { inner }.dispatch_due();
-                    }
-                })
-            })?)
-            .await?;
-        let weak = Arc::downgrade(&self.inner);
-        scheduler
-            .add(Job::new_async("0 0 3 * * *", move |_, _| {
-                let weak = weak.clone();
-                Box::pin(async move {
-                    if let Some(inner) = weak.upgrade() {
-                        let checker = Checker { inner };
-                        if let Err(e) = checker.refresh_stale() {
+        let (tick, sweep) = (self.downgrade(), self.downgrade());
+        let scheduler = super::jobs::schedule(
+            move || {
+                if let Some(checker) = tick.upgrade() {
+                    checker.dispatch_due();
+                }
+            },
+            move || {
+                let sweep = sweep.clone();
+                async move {
+                    if let Some(checker) = sweep.upgrade() {
+                        if let Err(e) = checker.refresh_stale().await {
                             tracing::error!(error = %e, "staleness sweep failed");
                         }
                     }
-                })
-            })?)
-            .await?;
-        scheduler.start().await?;
+                }
+            },
+        )
+        .await?;
         let sync = tokio::spawn(follow_catalogue(
-            Arc::downgrade(&self.inner),
-            self.inner.registry.watch_changes(),
-            self.inner.registry.store().last_change_seq().unwrap_or(0),
+            self.downgrade(),
+            self.inner.changes.clone(),
+            self.inner.store.last_change_seq().await?,
         ));
         let mut background = lock(&self.inner.background);
         background.scheduler = Some(scheduler);
         background.sync = Some(sync);
         Ok(())
+    }
+
+    pub fn downgrade(&self) -> WeakChecker {
+        WeakChecker(Arc::downgrade(&self.inner))
     }
 
     /// Stops the schedule, the catalogue follower and probes in flight.
@@ -181,16 +191,12 @@ impl Checker {
         self.inner.snapshot.borrow().clone()
     }
 
-    /// Wakes on every change of state.
-    pub fn watch_snapshot(&self) -> watch::Receiver<Arc<HealthSnapshot>> {
-        self.inner.snapshot.subscribe()
-    }
-
     /// Builds the plan from the catalogue and picks up stored records.
-    fn load(&self) -> Result<(), HealthError> {
-        let store = self.inner.registry.store();
-        let services = store.all_services()?;
-        let mut stored: HashMap<CheckKey, CheckRecord> = store.all_health()?.into_iter().collect();
+    async fn load(&self) -> Result<(), HealthError> {
+        let store = &self.inner.store;
+        let services = store.services(&ServiceQuery::everything()).await?.items;
+        let mut stored: HashMap<CheckKey, CheckRecord> =
+            store.health_records().await?.into_iter().collect();
         let now = Instant::now();
         {
             let mut plan = lock(&self.inner.plan);
@@ -210,11 +216,11 @@ impl Checker {
         let orphans: std::collections::BTreeSet<String> =
             stored.into_keys().map(|(id, _)| id).collect();
         for id in orphans {
-            if !lock(&self.inner.plan)
+            let planned = lock(&self.inner.plan)
                 .keys()
-                .any(|(planned, _)| *planned == id)
-            {
-                store.remove_health(&id)?;
+                .any(|(planned, _)| *planned == id);
+            if !planned {
+                store.forget_health(&id).await?;
             }
         }
         self.refresh_stale_from(&services);
@@ -260,8 +266,8 @@ impl Checker {
 
     /// Brings one entry's checks in line with its stored version: unchanged checks keep
     /// their record and schedule; changed or new ones start over as `unknown`.
-    fn resync_service(&self, id: &str) -> Result<(), HealthError> {
-        let entry = self.inner.registry.store().get_service(id)?;
+    async fn resync_service(&self, id: &str) -> Result<(), HealthError> {
+        let entry = self.inner.store.service(id).await?;
         let wanted: HashMap<CheckKey, Planned> = entry
             .as_ref()
             .map(|e| self.plan_for(e, Instant::now()))
@@ -297,8 +303,8 @@ impl Checker {
             }
         }
         if removed_any {
-            self.inner.registry.store().remove_health(id)?;
-            self.persist_service(id)?;
+            self.inner.store.forget_health(id).await?;
+            self.persist_service(id).await?;
         }
         match &entry {
             Some(entry) => {
@@ -327,17 +333,14 @@ impl Checker {
         }
     }
 
-    fn persist_service(&self, id: &str) -> Result<(), HealthError> {
-        let records: Vec<(usize, CheckRecord)> = lock(&self.inner.records)
+    async fn persist_service(&self, id: &str) -> Result<(), HealthError> {
+        let records: Vec<(CheckKey, CheckRecord)> = lock(&self.inner.records)
             .iter()
             .filter(|((sid, _), _)| sid == id)
-            .map(|((_, ch), r)| (*ch, r.clone()))
+            .map(|(key, r)| (key.clone(), r.clone()))
             .collect();
-        for (channel, record) in records {
-            self.inner
-                .registry
-                .store()
-                .put_health(id, channel, &record)?;
+        for (key, record) in records {
+            self.inner.store.put_health(&key, &record).await?;
         }
         Ok(())
     }
@@ -366,7 +369,7 @@ impl Checker {
             let checker = self.clone();
             probes.spawn(async move {
                 let result = checker.run_probe(&check, &host).await;
-                checker.take_result(&key, &check, result);
+                checker.take_result(&key, &check, result).await;
                 if let Some(p) = lock(&checker.inner.plan).get_mut(&key) {
                     p.in_flight = false;
                 }
@@ -400,7 +403,7 @@ impl Checker {
     /// Feeds a result into its record, persists it, and on a change of state republishes
     /// the snapshot and raises an alert. A result for a check that was removed or changed
     /// while it ran is dropped.
-    fn take_result(&self, key: &CheckKey, check: &HealthCheck, result: ProbeResult) {
+    async fn take_result(&self, key: &CheckKey, check: &HealthCheck, result: ProbeResult) {
         let planned = lock(&self.inner.plan)
             .get(key)
             .filter(|p| p.check == *check)
@@ -414,20 +417,15 @@ impl Checker {
             let transition = record.apply(result, &self.inner.settings.thresholds);
             (record.clone(), transition)
         };
-        if let Err(e) = self
-            .inner
-            .registry
-            .store()
-            .put_health(&key.0, key.1, &record)
-        {
+        if let Err(e) = self.inner.store.put_health(key, &record).await {
             tracing::error!(error = %e, service.id = %key.0, "cannot store a health record");
         }
         if let Some(transition) = transition {
-            self.on_transition(key, &planned, &record, transition);
+            self.on_transition(key, &planned, &record, transition).await;
         }
     }
 
-    fn on_transition(
+    async fn on_transition(
         &self,
         key: &CheckKey,
         planned: &Planned,
@@ -483,12 +481,13 @@ impl Checker {
         if !alerting {
             return;
         }
-        let notify_url = self
-            .inner
-            .registry
-            .get_agency(&planned.agency)
-            .ok()
-            .and_then(|a| a.notify_url);
+        let notify_url = match self.inner.store.agency(&planned.agency).await {
+            Ok(record) => record.and_then(|r| r.agency.notify_url),
+            Err(e) => {
+                tracing::error!(error = %e, agency = %planned.agency, "cannot read the agency to alert");
+                None
+            }
+        };
         if let Some(url) = notify_url {
             self.inner.alerts.send(AlertEvent {
                 url,
@@ -524,7 +523,7 @@ impl Checker {
         };
         let runs = planned.into_iter().map(|(key, p)| async move {
             let result = self.run_probe(&p.check, &p.host).await;
-            self.take_result(&key, &p.check, result.clone());
+            self.take_result(&key, &p.check, result.clone()).await;
             let state = lock(&self.inner.records)
                 .get(&key)
                 .map_or(CheckState::Unknown, |r| r.state);
@@ -534,8 +533,13 @@ impl Checker {
     }
 
     /// Recomputes the stale set from the whole catalogue.
-    pub fn refresh_stale(&self) -> Result<(), HealthError> {
-        let services = self.inner.registry.store().all_services()?;
+    pub async fn refresh_stale(&self) -> Result<(), HealthError> {
+        let services = self
+            .inner
+            .store
+            .services(&ServiceQuery::everything())
+            .await?
+            .items;
         self.refresh_stale_from(&services);
         Ok(())
     }
@@ -674,13 +678,17 @@ impl Checker {
 }
 
 /// Follows the catalogue's changes and resyncs the entries they touch.
-async fn follow_catalogue(inner: Weak<Inner>, mut changes: watch::Receiver<u64>, mut synced: u64) {
+async fn follow_catalogue(
+    checker: WeakChecker,
+    mut changes: watch::Receiver<u64>,
+    mut synced: u64,
+) {
     loop {
-        let Some(checker) = inner.upgrade().map(|inner| Checker { inner }) else {
+        let Some(checker) = checker.upgrade() else {
             return;
         };
         loop {
-            let batch = match checker.inner.registry.store().changes_since(synced, 1000) {
+            let batch = match checker.inner.store.changes_since(synced, 1000).await {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the change feed");
@@ -694,7 +702,7 @@ async fn follow_catalogue(inner: Weak<Inner>, mut changes: watch::Receiver<u64>,
             ids.sort_unstable();
             ids.dedup();
             for id in ids {
-                if let Err(e) = checker.resync_service(id) {
+                if let Err(e) = checker.resync_service(id).await {
                     tracing::error!(error = %e, service.id = id, "cannot update health checks");
                 }
             }

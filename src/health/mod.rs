@@ -5,12 +5,14 @@
 //! - [`probe`]: one probe, through the policy-bound client of [`crate::outbound`].
 //! The state machine of one check and the snapshot the router reads are plain rules in
 //! [`crate::model::health`].
-//! - [`checker`]: the plan, the schedule, concurrency limits, persistence, the snapshot.
+//! - [`checker`]: the plan, concurrency limits, persistence, the snapshot.
+//! - `jobs`: the checker's schedule (the dispatch tick and the staleness sweep).
 //! - [`alerts`]: webhook delivery with retries, off the checking path.
 //! - [`report`]: the summaries served by the API.
 
 mod alerts;
 pub mod checker;
+mod jobs;
 pub mod probe;
 pub mod protect;
 pub mod report;

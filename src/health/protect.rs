@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::health::CheckState;
 
-use super::checker::CheckKey;
+use crate::model::health::CheckKey;
 
 /// When the checker distrusts itself.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -301,6 +301,9 @@ impl CheckRecord {
     }
 }
 
+/// A check is one channel of one entry: (service id, channel index).
+pub type CheckKey = (String, usize);
+
 /// The state of every checked channel, published on each change of state. The router
 /// reads it without I/O or locks held.
 #[derive(Debug, Clone, Default, PartialEq)]

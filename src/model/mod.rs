@@ -17,6 +17,8 @@ pub mod holidays;
 pub mod hours;
 /// Identifier and Norwegian code rules.
 pub mod ids;
+/// Catalogue queries as data.
+pub mod query;
 /// Topic taxonomy, municipalities and counties.
 pub mod reference;
 /// JSON Schemas generated from the types.

@@ -33,7 +33,8 @@ impl Registry {
         let last_seq = *committed.borrow();
         let changes = self
             .store
-            .changes_since(since, limit.clamp(1, MAX_CHANGES))?
+            .changes_since(since, limit.clamp(1, MAX_CHANGES))
+            .await?
             .into_iter()
             .take_while(|change| change.seq <= last_seq)
             .collect();
@@ -45,8 +46,18 @@ impl Registry {
     /// On a mirror: applies a page of the primary's changes, makes it durable and tells the
     /// watchers (the router's index, health checks, this mirror's own followers).
     pub async fn apply_replicated(&self, changes: &[ChangeRecord]) -> Result<u64> {
-        let position = self.store.apply_replicated(changes)?;
+        let position = self.store.apply_replicated(changes).await?;
         self.commit().await?;
         Ok(position)
+    }
+
+    /// On a mirror: the primary's last change applied here (0 when none).
+    pub async fn mirror_position(&self) -> Result<u64> {
+        Ok(self.store.mirror_position().await?)
+    }
+
+    /// On a mirror: stores an agency as the primary describes it.
+    pub async fn put_replicated_agency(&self, agency: &crate::model::Agency) -> Result<()> {
+        Ok(self.store.put_replicated_agency(agency).await?)
     }
 }

@@ -9,15 +9,15 @@ use crate::export::{ExportFormat, ExportInput, cpsv, hsds};
 impl Registry {
     /// Every entry (retired ones marked so) and agency in `format`; HSDS text in `lang`,
     /// IRIs under `base_url`.
-    pub fn export(
+    pub async fn export(
         &self,
         format: ExportFormat,
         lang: &str,
         base_url: &str,
         now: DateTime<Utc>,
     ) -> Result<Value> {
-        let agencies = self.list_agencies()?;
-        let entries = self.store.all_services()?;
+        let agencies = self.list_agencies().await?;
+        let entries = self.all_services().await?;
         let input = ExportInput {
             entries: &entries,
             agencies: &agencies,

@@ -10,11 +10,12 @@ use serde_json::Value;
 use super::{Registry, RegistryError, Result};
 use crate::auth::Principal;
 use crate::model::change::{Attribution, ChangeKind};
+use crate::model::feed::RUNS_KEPT;
 use crate::model::feed::{
     EntryProblem, FeedConfig, FeedRecord, HarvestCounts, HarvestRun, ProblemDetail, check_config,
 };
-use crate::model::{ServiceEntry, Status, Violations};
-use crate::store::StoreError;
+use crate::model::{ServiceEntry, Status, Validator, Violations};
+use crate::store::{ServiceWrite, StoreError};
 
 /// What applying a feed document did.
 #[derive(Debug, Default)]
@@ -31,7 +32,7 @@ impl Registry {
         agency: &str,
         doc: &Value,
     ) -> Result<FeedConfig> {
-        self.feed_access(principal, agency)?;
+        self.feed_access(principal, agency).await?;
         let config: FeedConfig = serde_json::from_value(doc.clone()).map_err(|e| {
             RegistryError::Invalid(Violations::single(
                 "",
@@ -42,45 +43,75 @@ impl Registry {
         if !problems.is_empty() {
             return Err(RegistryError::Invalid(problems));
         }
-        let mut record = self.store.get_feed(agency)?.unwrap_or_default();
+        let mut record = self.store.feed(agency).await?.unwrap_or_default();
         if record.config.as_ref().map(|c| &c.url) != Some(&config.url) {
             // Another document: forget what the old one published and its validators.
             record = FeedRecord::default();
         }
         record.config = Some(config.clone());
-        self.store.put_feed(agency, &record)?;
-        self.store.durable().await?;
+        self.store.put_feed(agency, &record).await?;
         Ok(config)
     }
 
     /// Stops harvesting `agency`'s feed. Its entries stay as they are, and the runs stay
     /// for the record; a feed registered later starts afresh.
     pub async fn remove_feed(&self, principal: &Principal, agency: &str) -> Result<()> {
-        self.feed_access(principal, agency)?;
-        self.feed(agency)?;
-        self.store.put_feed(agency, &FeedRecord::default())?;
-        self.store.durable().await?;
+        self.feed_access(principal, agency).await?;
+        self.feed(agency).await?;
+        self.store.put_feed(agency, &FeedRecord::default()).await?;
         Ok(())
     }
 
     /// `agency`'s feed configuration.
-    pub fn feed(&self, agency: &str) -> Result<FeedConfig> {
-        self.require_agency_exists(agency)?;
+    pub async fn feed(&self, agency: &str) -> Result<FeedConfig> {
+        self.require_agency_exists(agency).await?;
         self.store
-            .get_feed(agency)?
+            .feed(agency)
+            .await?
             .and_then(|r| r.config)
             .ok_or_else(|| RegistryError::NotFound(format!("agency '{agency}' has no feed")))
     }
 
     /// `agency`'s last harvest runs, newest first.
-    pub fn harvest_runs(&self, agency: &str, limit: usize) -> Result<Vec<HarvestRun>> {
-        self.require_agency_exists(agency)?;
-        Ok(self.store.harvest_runs(agency, limit)?)
+    pub async fn harvest_runs(&self, agency: &str, limit: usize) -> Result<Vec<HarvestRun>> {
+        self.require_agency_exists(agency).await?;
+        Ok(self.store.harvest_runs(agency, limit).await?)
+    }
+
+    /// What the harvester remembers of `agency`'s feed (validators, published ids).
+    pub async fn feed_record(&self, agency: &str) -> Result<FeedRecord> {
+        Ok(self.store.feed(agency).await?.unwrap_or_default())
+    }
+
+    /// Every agency with a registered feed, and its configuration.
+    pub async fn registered_feeds(&self) -> Result<Vec<(String, FeedConfig)>> {
+        Ok(self
+            .store
+            .feeds()
+            .await?
+            .into_iter()
+            .filter_map(|(agency, record)| Some((agency, record.config?)))
+            .collect())
+    }
+
+    /// Records a finished harvest of the feed at `url`: its run always, and what it learnt
+    /// only if the feed still points there (it may have been replaced meanwhile).
+    pub async fn finish_harvest(
+        &self,
+        agency: &str,
+        url: &str,
+        record: &FeedRecord,
+        run: &HarvestRun,
+    ) -> Result<()> {
+        self.store
+            .finish_harvest(agency, url, record, run, RUNS_KEPT)
+            .await?;
+        Ok(())
     }
 
     /// Refuses a caller who is neither the agency nor the operator.
-    pub fn feed_access(&self, principal: &Principal, agency: &str) -> Result<()> {
-        self.require_agency_exists(agency)?;
+    pub async fn feed_access(&self, principal: &Principal, agency: &str) -> Result<()> {
+        self.require_agency_exists(agency).await?;
         if principal.may_change(agency) {
             Ok(())
         } else {
@@ -90,48 +121,32 @@ impl Registry {
         }
     }
 
-    fn require_agency_exists(&self, agency: &str) -> Result<()> {
-        match self.store.get_agency(agency)? {
+    async fn require_agency_exists(&self, agency: &str) -> Result<()> {
+        match self.store.agency(agency).await? {
             Some(_) => Ok(()),
             None => Err(RegistryError::NotFound(format!("no agency '{agency}'"))),
         }
     }
 
-    /// Applies a feed document that was read successfully (`services` is its array), updates
-    /// the feed's memory in `record`, and waits until everything is durable. The entries are
-    /// judged and written on a blocking thread: thousands of validations and sled writes
-    /// would otherwise hold up a request worker.
+    /// Applies a feed document that was read successfully (`services` is its array) and
+    /// updates the feed's memory in `record`. The entries are judged on a blocking thread
+    /// (thousands of validations would otherwise hold up a request worker), then written
+    /// as one batch that is durable when this returns.
     pub async fn apply_feed(
         &self,
         agency: &str,
         services: Vec<Value>,
-        record: FeedRecord,
+        mut record: FeedRecord,
         retire_after: u32,
     ) -> (Applied, FeedRecord) {
-        let registry = self.clone();
+        let validator = self.validator.clone();
         let owner = agency.to_string();
-        let work = tokio::task::spawn_blocking(move || {
-            let mut record = record;
-            let applied = registry.apply_feed_now(&owner, &services, &mut record, retire_after);
-            (applied, record)
-        });
-        let (applied, record) = match work.await {
-            Ok(done) => done,
+        let judging =
+            tokio::task::spawn_blocking(move || judge_feed(&validator, &owner, &services));
+        let verdicts = match judging.await {
+            Ok(verdicts) => verdicts,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
-        if let Err(e) = self.commit().await {
-            tracing::error!(error = %e, agency, "harvested changes could not be made durable");
-        }
-        (applied, record)
-    }
-
-    fn apply_feed_now(
-        &self,
-        agency: &str,
-        services: &[Value],
-        record: &mut FeedRecord,
-        retire_after: u32,
-    ) -> Applied {
         let mut applied = Applied::default();
         let actor = format!("harvest:{agency}");
         let by = Attribution {
@@ -139,8 +154,8 @@ impl Registry {
             at: Utc::now(),
         };
         let mut present = BTreeSet::new();
-        for (index, doc) in services.iter().enumerate() {
-            let id = doc.get("id").and_then(Value::as_str).map(str::to_string);
+        let mut planned = Vec::new();
+        for (index, id, verdict) in verdicts {
             if let Some(id) = &id {
                 if !present.insert(id.clone()) {
                     applied.counts.invalid += 1;
@@ -152,12 +167,42 @@ impl Registry {
                     continue;
                 }
             }
-            if let Err(problem) = self.apply_feed_entry(agency, doc, &by, &mut applied.counts) {
-                applied.problems.push(EntryProblem::new(index, id, problem));
+            let entry = match verdict {
+                Verdict::Valid(entry) => *entry,
+                Verdict::Refused(problem) => {
+                    applied.counts.refused += 1;
+                    applied.problems.push(EntryProblem::new(index, id, problem));
+                    continue;
+                }
+                Verdict::Invalid(problem) => {
+                    applied.counts.invalid += 1;
+                    applied.problems.push(EntryProblem::new(index, id, problem));
+                    continue;
+                }
+            };
+            match self
+                .plan_feed_entry(agency, entry, &by, &mut applied.counts)
+                .await
+            {
+                Ok(Some(plan)) => planned.push((index, plan)),
+                Ok(None) => {}
+                Err(problem) => applied.problems.push(EntryProblem::new(index, id, problem)),
             }
         }
-        self.settle_absences(agency, present, record, retire_after, &by, &mut applied);
-        applied
+        self.write_planned(planned, &by, &mut applied).await;
+        self.settle_absences(
+            agency,
+            present,
+            &mut record,
+            retire_after,
+            &by,
+            &mut applied,
+        )
+        .await;
+        if let Err(e) = self.commit().await {
+            tracing::error!(error = %e, agency, "harvested changes could not be announced");
+        }
+        (applied, record)
     }
 
     /// A feed that answered "not modified": its entries are as last time, and those missing
@@ -181,16 +226,17 @@ impl Registry {
             .cloned()
             .collect();
         applied.counts.unchanged = present.len();
-        self.settle_absences(agency, present, record, retire_after, &by, &mut applied);
+        self.settle_absences(agency, present, record, retire_after, &by, &mut applied)
+            .await;
         if let Err(e) = self.commit().await {
-            tracing::error!(error = %e, agency, "harvested changes could not be made durable");
+            tracing::error!(error = %e, agency, "harvested changes could not be announced");
         }
         applied
     }
 
     /// Published entries absent from this harvest come one harvest closer to retirement;
     /// those present start over.
-    fn settle_absences(
+    async fn settle_absences(
         &self,
         agency: &str,
         present: BTreeSet<String>,
@@ -199,6 +245,7 @@ impl Registry {
         by: &Attribution<'_>,
         applied: &mut Applied,
     ) {
+        let mut retirements = Vec::new();
         for id in record
             .published
             .difference(&present)
@@ -213,17 +260,44 @@ impl Registry {
             }
             record.missing.remove(&id);
             record.published.remove(&id);
-            match self.retire_harvested(agency, &id, by) {
-                Ok(true) => applied.counts.retired += 1,
-                Ok(false) => {}
-                Err(e) => applied.problems.push(EntryProblem {
-                    index: None,
-                    id: Some(id.clone()),
-                    errors: vec![ProblemDetail {
-                        pointer: String::new(),
-                        message: format!("could not retire the missing entry: {e}"),
-                    }],
-                }),
+            match self.store.service(&id).await {
+                Ok(Some(current))
+                    if current.agency == agency && current.status != Status::Retired =>
+                {
+                    let mut entry = current.clone();
+                    entry.status = Status::Retired;
+                    entry.version = Some(current.version.unwrap_or(0) + 1);
+                    entry.updated_at = Some(by.at);
+                    let expected = current.version.unwrap_or(0);
+                    retirements.push((entry, expected));
+                }
+                Ok(_) => {}
+                Err(e) => applied.problems.push(retire_problem(&id, &e)),
+            }
+        }
+        if !retirements.is_empty() {
+            let writes: Vec<_> = retirements
+                .iter()
+                .map(|(entry, expected)| ServiceWrite::Replace {
+                    entry,
+                    expected_version: *expected,
+                    kind: ChangeKind::Retired,
+                })
+                .collect();
+            match self.store.write_services(&writes, by).await {
+                Ok(results) => {
+                    for ((entry, _), result) in retirements.iter().zip(results) {
+                        match result {
+                            Ok(_) => applied.counts.retired += 1,
+                            Err(e) => applied.problems.push(retire_problem(&entry.id, &e)),
+                        }
+                    }
+                }
+                Err(e) => {
+                    for (entry, _) in &retirements {
+                        applied.problems.push(retire_problem(&entry.id, &e));
+                    }
+                }
             }
         }
         for id in &present {
@@ -232,52 +306,41 @@ impl Registry {
         record.published.extend(present);
     }
 
-    /// One entry of a feed: created, updated, left alone, or refused with its problems.
-    fn apply_feed_entry(
+    /// What to write for one valid entry of a feed: a creation, an update, nothing (it is
+    /// unchanged), or a refusal with its problem.
+    async fn plan_feed_entry(
         &self,
         agency: &str,
-        doc: &Value,
+        mut entry: ServiceEntry,
         by: &Attribution<'_>,
         counts: &mut HarvestCounts,
-    ) -> std::result::Result<(), Violations> {
-        if let Some(named) = doc.get("agency").and_then(Value::as_str) {
-            if !named.is_empty() && named != agency {
-                counts.refused += 1;
-                return Err(Violations::single(
-                    "/agency",
-                    format!("agency '{agency}''s feed cannot publish entries for '{named}'"),
-                ));
-            }
-        }
-        let mut entry = match self.validator.validate_entry(doc) {
-            Ok(entry) => entry,
-            Err(problems) => {
-                counts.invalid += 1;
-                return Err(problems);
-            }
-        };
-        entry.agency = agency.to_string();
-        let stored = self.store.get_service(&entry.id).map_err(store_problem)?;
-        let result = match stored {
+    ) -> std::result::Result<Option<Planned>, Violations> {
+        let stored = self.store.service(&entry.id).await.map_err(|e| {
+            counts.invalid += 1;
+            store_problem(e)
+        })?;
+        match stored {
             None => {
                 entry.version = Some(1);
                 entry.created_at = Some(by.at);
                 entry.updated_at = Some(by.at);
                 entry.last_verified_at = entry.last_verified_at.or(Some(by.at));
-                self.store
-                    .insert_service(&entry, by)
-                    .map(|_| counts.created += 1)
+                Ok(Some(Planned {
+                    entry,
+                    expected_version: None,
+                    kind: ChangeKind::Created,
+                }))
             }
             Some(current) if current.agency != agency => {
                 counts.refused += 1;
-                return Err(Violations::single(
+                Err(Violations::single(
                     "/id",
                     format!("'{}' belongs to agency '{}'", current.id, current.agency),
-                ));
+                ))
             }
             Some(current) if same_content(&current, &entry) => {
                 counts.unchanged += 1;
-                return Ok(());
+                Ok(None)
             }
             Some(current) => {
                 let expected = current.version.unwrap_or(0);
@@ -290,36 +353,123 @@ impl Registry {
                 } else {
                     ChangeKind::Updated
                 };
-                self.store
-                    .replace_service(&entry, expected, kind, by)
-                    .map(|_| counts.updated += 1)
+                Ok(Some(Planned {
+                    entry,
+                    expected_version: Some(expected),
+                    kind,
+                }))
             }
-        };
-        result.map_err(|e| {
-            counts.invalid += 1;
-            store_problem(e)
-        })
+        }
     }
 
-    /// Retires an entry its feed stopped publishing; false when there was nothing to do.
-    fn retire_harvested(&self, agency: &str, id: &str, by: &Attribution<'_>) -> Result<bool> {
-        let Some(current) = self.store.get_service(id)? else {
-            return Ok(false);
-        };
-        if current.agency != agency || current.status == Status::Retired {
-            return Ok(false);
+    /// Writes the planned entries as one batch and counts what each write did.
+    async fn write_planned(
+        &self,
+        planned: Vec<(usize, Planned)>,
+        by: &Attribution<'_>,
+        applied: &mut Applied,
+    ) {
+        if planned.is_empty() {
+            return;
         }
-        let mut entry = current.clone();
-        entry.status = Status::Retired;
-        entry.version = Some(current.version.unwrap_or(0) + 1);
-        entry.updated_at = Some(by.at);
-        self.store.replace_service(
-            &entry,
-            current.version.unwrap_or(0),
-            ChangeKind::Retired,
-            by,
-        )?;
-        Ok(true)
+        let writes: Vec<_> = planned.iter().map(|(_, plan)| plan.write()).collect();
+        let results = match self.store.write_services(&writes, by).await {
+            Ok(results) => results.into_iter().map(|r| r.map(|_| ())).collect(),
+            Err(e) => {
+                let message = e.to_string();
+                planned
+                    .iter()
+                    .map(|_| Err(StoreError::Backend(message.clone())))
+                    .collect::<Vec<_>>()
+            }
+        };
+        for ((index, plan), result) in planned.iter().zip(results) {
+            match result {
+                Ok(()) => match plan.kind {
+                    ChangeKind::Created => applied.counts.created += 1,
+                    ChangeKind::Updated | ChangeKind::Retired => applied.counts.updated += 1,
+                },
+                Err(e) => {
+                    applied.counts.invalid += 1;
+                    let id = Some(plan.entry.id.clone());
+                    applied
+                        .problems
+                        .push(EntryProblem::new(*index, id, store_problem(e)));
+                }
+            }
+        }
+    }
+}
+
+/// A write decided for one harvested entry.
+struct Planned {
+    entry: ServiceEntry,
+    /// `None` for a new entry.
+    expected_version: Option<u64>,
+    kind: ChangeKind,
+}
+
+impl Planned {
+    fn write(&self) -> ServiceWrite<'_> {
+        match self.expected_version {
+            None => ServiceWrite::Create(&self.entry),
+            Some(expected_version) => ServiceWrite::Replace {
+                entry: &self.entry,
+                expected_version,
+                kind: self.kind,
+            },
+        }
+    }
+}
+
+/// What the feed's own document says of one entry, before the catalogue is consulted.
+enum Verdict {
+    Valid(Box<ServiceEntry>),
+    /// It names another agency.
+    Refused(Violations),
+    Invalid(Violations),
+}
+
+/// Judges every entry of `agency`'s feed document: (index, id, verdict) in document order.
+fn judge_feed(
+    validator: &Validator,
+    agency: &str,
+    services: &[Value],
+) -> Vec<(usize, Option<String>, Verdict)> {
+    services
+        .iter()
+        .enumerate()
+        .map(|(index, doc)| {
+            let id = doc.get("id").and_then(Value::as_str).map(str::to_string);
+            let named = doc.get("agency").and_then(Value::as_str);
+            let verdict = match named {
+                Some(named) if !named.is_empty() && named != agency => {
+                    Verdict::Refused(Violations::single(
+                        "/agency",
+                        format!("agency '{agency}''s feed cannot publish entries for '{named}'"),
+                    ))
+                }
+                _ => match validator.validate_entry(doc) {
+                    Ok(mut entry) => {
+                        entry.agency = agency.to_string();
+                        Verdict::Valid(Box::new(entry))
+                    }
+                    Err(problems) => Verdict::Invalid(problems),
+                },
+            };
+            (index, id, verdict)
+        })
+        .collect()
+}
+
+fn retire_problem(id: &str, e: &StoreError) -> EntryProblem {
+    EntryProblem {
+        index: None,
+        id: Some(id.to_string()),
+        errors: vec![ProblemDetail {
+            pointer: String::new(),
+            message: format!("could not retire the missing entry: {e}"),
+        }],
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{Registry, RegistryError};
 use crate::model::change::{AgencyRecord, Attribution, ChangeKind};
 use crate::model::{ServiceEntry, Violations};
-use crate::store::StoreError;
+use crate::store::{AgencyWrite, ServiceWrite, StoreError};
 
 /// One document to import and where it came from (a file path, for messages).
 #[derive(Debug, Clone)]
@@ -53,7 +53,8 @@ const IMPORT_ACTOR: &str = "import";
 
 impl Registry {
     /// Imports agencies first (existing ones are kept as they are), then entries: new ones are
-    /// created, changed ones updated to a new version, identical ones left alone.
+    /// created, changed ones updated to a new version, identical ones left alone. The entries
+    /// are written as one batch, durable when this returns.
     pub async fn import(&self, source: &ImportSource) -> Result<ImportReport, RegistryError> {
         let mut report = ImportReport::default();
         let by = Attribution {
@@ -64,7 +65,7 @@ impl Registry {
             match self.validator().validate_agency(&doc.value) {
                 Err(v) => report.invalid.push((doc.origin.clone(), v)),
                 Ok(mut agency) => {
-                    if self.store().get_agency(&agency.id)?.is_some() {
+                    if self.store.agency(&agency.id).await?.is_some() {
                         continue;
                     }
                     agency.created_at = Some(by.at);
@@ -72,26 +73,58 @@ impl Registry {
                         agency,
                         token_hash: None,
                     };
-                    self.store().insert_agency(&record, &by)?;
+                    self.store
+                        .write_agency(AgencyWrite::Create(&record), &by)
+                        .await?;
                     report.agencies_created += 1;
                 }
             }
         }
+        let mut planned = Vec::new();
         for doc in &source.services {
-            match self.validate_for_import(&doc.value) {
+            match self.validate_for_import(&doc.value).await {
                 Err(v) => report.invalid.push((doc.origin.clone(), v)),
-                Ok(entry) => self.import_entry(entry, &by, &mut report)?,
+                Ok(entry) => {
+                    if let Some(plan) = self.plan_import(entry, &by, &mut report).await? {
+                        planned.push(plan);
+                    }
+                }
+            }
+        }
+        let writes: Vec<_> = planned
+            .iter()
+            .map(|(entry, expected)| match expected {
+                None => ServiceWrite::Create(entry),
+                Some(expected_version) => ServiceWrite::Replace {
+                    entry,
+                    expected_version: *expected_version,
+                    kind: ChangeKind::Updated,
+                },
+            })
+            .collect();
+        for (result, (_, expected)) in self
+            .store
+            .write_services(&writes, &by)
+            .await?
+            .into_iter()
+            .zip(&planned)
+        {
+            result?;
+            match expected {
+                None => report.created += 1,
+                Some(_) => report.updated += 1,
             }
         }
         self.commit().await?;
         Ok(report)
     }
 
-    fn validate_for_import(&self, doc: &Value) -> Result<ServiceEntry, Violations> {
+    async fn validate_for_import(&self, doc: &Value) -> Result<ServiceEntry, Violations> {
         let entry = self.validator().validate_entry(doc)?;
         let agency_known = self
-            .store()
-            .get_agency(&entry.agency)
+            .store
+            .agency(&entry.agency)
+            .await
             .map_err(|e| Violations::single("", e.to_string()))?
             .is_some();
         if !agency_known {
@@ -106,30 +139,31 @@ impl Registry {
         Ok(entry)
     }
 
-    fn import_entry(
+    /// The write an imported entry needs: a creation (`None`), an update from the stored
+    /// version, or nothing when it is unchanged.
+    async fn plan_import(
         &self,
         mut entry: ServiceEntry,
-        by: &Attribution,
+        by: &Attribution<'_>,
         report: &mut ImportReport,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<(ServiceEntry, Option<u64>)>, StoreError> {
         entry.updated_at = Some(by.at);
-        match self.store().get_service(&entry.id)? {
+        Ok(match self.store.service(&entry.id).await? {
             None => {
                 entry.version = Some(1);
                 entry.created_at = Some(by.at);
-                self.store().insert_service(&entry, by)?;
-                report.created += 1;
+                Some((entry, None))
             }
-            Some(current) if current.content() == entry.content() => report.unchanged += 1,
+            Some(current) if current.content() == entry.content() => {
+                report.unchanged += 1;
+                None
+            }
             Some(current) => {
                 let version = current.version.unwrap_or(0);
                 entry.version = Some(version + 1);
                 entry.created_at = current.created_at;
-                self.store()
-                    .replace_service(&entry, version, ChangeKind::Updated, by)?;
-                report.updated += 1;
+                Some((entry, Some(version)))
             }
-        }
-        Ok(())
+        })
     }
 }

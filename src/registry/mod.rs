@@ -18,8 +18,9 @@ use crate::auth::{self, Principal};
 use crate::model::change::{AgencyRecord, Attribution, AuditRecord, ChangeKind};
 use crate::model::entry::ChannelKind;
 use crate::model::ids::is_slug;
+use crate::model::query::{ServiceQuery, StatusFilter};
 use crate::model::{Agency, ServiceEntry, Status, Validator, Violations};
-use crate::store::{Store, StoreError};
+use crate::store::{AgencyWrite, MetaKey, ServiceWrite, SharedStore, StoreError};
 
 pub use crate::model::change::ChangePage;
 pub use changes::{MAX_CHANGES, MAX_WAIT};
@@ -89,7 +90,7 @@ pub const MAX_PAGE: usize = 200;
 /// The catalogue's operations. Cheap to clone.
 #[derive(Clone)]
 pub struct Registry {
-    store: Store,
+    store: SharedStore,
     validator: Arc<Validator>,
     /// The last change sequence number that is durable; watchers (health checks, the
     /// router's index, the change feed) wake when it moves.
@@ -97,13 +98,13 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(store: Store, validator: Arc<Validator>) -> Self {
-        let last = store.last_change_seq().unwrap_or(0);
-        Registry {
+    pub async fn new(store: SharedStore, validator: Arc<Validator>) -> Result<Self> {
+        let last = store.last_change_seq().await?;
+        Ok(Registry {
             store,
             validator,
             committed: Arc::new(watch::channel(last).0),
-        }
+        })
     }
 
     /// Follows the last durable change sequence number.
@@ -111,20 +112,15 @@ impl Registry {
         self.committed.subscribe()
     }
 
-    /// Waits until everything written is durable, then tells the watchers.
+    /// Tells the watchers about the writes made so far (every store write returns durable).
     async fn commit(&self) -> Result<()> {
-        self.store.durable().await?;
-        let last = self.store.last_change_seq()?;
+        let last = self.store.last_change_seq().await?;
         self.committed.send_if_modified(|seen| {
             let moved = last > *seen;
             *seen = (*seen).max(last);
             moved
         });
         Ok(())
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     pub fn validator(&self) -> &Validator {
@@ -134,13 +130,13 @@ impl Registry {
     // ----- who is calling -----
 
     /// The principal a bearer token belongs to, or `None` if it belongs to nobody.
-    pub fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
         if let Some(agency) = auth::agency_of_token(token) {
-            let hash = self.store.get_agency(agency)?.and_then(|r| r.token_hash);
+            let hash = self.store.agency(agency).await?.and_then(|r| r.token_hash);
             let ok = hash.is_some_and(|h| auth::token_matches(token, &h));
             return Ok(ok.then(|| Principal::Agency(agency.to_string())));
         }
-        let hash = self.store.admin_token_hash()?;
+        let hash = self.store.meta(MetaKey::AdminTokenHash).await?;
         Ok(hash
             .filter(|h| auth::token_matches(token, h))
             .map(|_| Principal::Operator))
@@ -148,8 +144,8 @@ impl Registry {
 
     // ----- services -----
 
-    pub fn get_service(&self, id: &str) -> Result<ServiceEntry> {
-        match self.store.get_service(id)? {
+    pub async fn get_service(&self, id: &str) -> Result<ServiceEntry> {
+        match self.store.service(id).await? {
             None => Err(RegistryError::NotFound(format!("no service '{id}'"))),
             Some(e) if e.status == Status::Retired => Err(RegistryError::Gone(format!(
                 "the service '{id}' is retired"
@@ -159,12 +155,12 @@ impl Registry {
     }
 
     /// Checks a new entry as [`Registry::create_service`] would, without storing it.
-    pub fn check_new_service(
+    pub async fn check_new_service(
         &self,
         principal: Option<&Principal>,
         doc: &Value,
     ) -> Result<ServiceEntry> {
-        let owner = self.owner_for_new(principal, doc)?;
+        let owner = self.owner_for_new(principal, doc).await?;
         let mut entry = self
             .validator
             .validate_entry(doc)
@@ -172,7 +168,7 @@ impl Registry {
         if let Some(owner) = owner {
             entry.agency = owner;
         }
-        if self.store.get_service(&entry.id)?.is_some() {
+        if self.store.service(&entry.id).await?.is_some() {
             return Err(RegistryError::Conflict(format!(
                 "a service with the id '{}' exists already",
                 entry.id
@@ -184,7 +180,7 @@ impl Registry {
     /// Registers a new entry owned by the calling agency (or, for the operator, by the
     /// agency the entry names).
     pub async fn create_service(&self, principal: &Principal, doc: &Value) -> Result<ServiceEntry> {
-        let mut entry = self.check_new_service(Some(principal), doc)?;
+        let mut entry = self.check_new_service(Some(principal), doc).await?;
         let now = Utc::now();
         entry.version = Some(1);
         entry.created_at = Some(now);
@@ -197,7 +193,8 @@ impl Registry {
             at: now,
         };
         self.store
-            .insert_service(&entry, &by)
+            .write_service(ServiceWrite::Create(&entry), &by)
+            .await
             .map_err(|e| match e {
                 StoreError::AlreadyExists(id) => {
                     RegistryError::Conflict(format!("a service with the id '{id}' exists already"))
@@ -216,7 +213,7 @@ impl Registry {
         precondition: Option<Precondition>,
         doc: &Value,
     ) -> Result<ServiceEntry> {
-        let current = self.get_service(id)?;
+        let current = self.get_service(id).await?;
         self.check_owner(principal, &current)?;
         check_precondition(
             precondition.ok_or(RegistryError::PreconditionRequired)?,
@@ -239,7 +236,7 @@ impl Registry {
                 )));
             }
             (Principal::Operator, Some(named)) => {
-                self.require_agency(named)?;
+                self.require_agency(named).await?;
                 named.to_string()
             }
             (_, Some(named)) => named.to_string(),
@@ -278,7 +275,7 @@ impl Registry {
         id: &str,
         precondition: Option<Precondition>,
     ) -> Result<ServiceEntry> {
-        let current = self.get_service(id)?;
+        let current = self.get_service(id).await?;
         self.check_owner(principal, &current)?;
         if let Some(p) = precondition {
             check_precondition(p, &current)?;
@@ -305,8 +302,14 @@ impl Registry {
             at: entry.updated_at.unwrap_or_else(Utc::now),
         };
         let expected = current.version.unwrap_or(0);
+        let write = ServiceWrite::Replace {
+            entry,
+            expected_version: expected,
+            kind,
+        };
         self.store
-            .replace_service(entry, expected, kind, &by)
+            .write_service(write, &by)
+            .await
             .map_err(|e| match e {
                 // Another writer got in between our read and our write.
                 StoreError::VersionMismatch { current, .. } => {
@@ -320,7 +323,7 @@ impl Registry {
 
     /// Records that the owner confirmed the entry is correct: `last_verified_at` becomes now.
     pub async fn verify_service(&self, principal: &Principal, id: &str) -> Result<ServiceEntry> {
-        let current = self.get_service(id)?;
+        let current = self.get_service(id).await?;
         self.check_owner(principal, &current)?;
         let now = Utc::now();
         let mut entry = current.clone();
@@ -333,28 +336,29 @@ impl Registry {
     }
 
     /// An entry that `principal` may act on as its owner (or as the operator).
-    pub fn owned_service(&self, principal: &Principal, id: &str) -> Result<ServiceEntry> {
-        let entry = self.get_service(id)?;
+    pub async fn owned_service(&self, principal: &Principal, id: &str) -> Result<ServiceEntry> {
+        let entry = self.get_service(id).await?;
         self.check_owner(principal, &entry)?;
         Ok(entry)
     }
 
     /// A page of services matching `filter`, in id order.
-    pub fn list_services(&self, filter: &ServiceFilter) -> Result<ServicePage> {
-        let matcher = self.service_matcher(filter)?;
-        let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
-        let (items, more) = self
-            .store
-            .scan_services(filter.cursor.as_deref(), limit, |e| matcher(e))?;
-        let next_cursor = if more {
-            items.last().map(|e| e.id.clone())
+    pub async fn list_services(&self, filter: &ServiceFilter) -> Result<ServicePage> {
+        let query = self.service_query(filter)?;
+        let page = self.store.services(&query).await?;
+        let next_cursor = if page.more {
+            page.items.last().map(|e| e.id.clone())
         } else {
             None
         };
-        Ok(ServicePage { items, next_cursor })
+        Ok(ServicePage {
+            items: page.items,
+            next_cursor,
+        })
     }
 
-    fn service_matcher(&self, f: &ServiceFilter) -> Result<impl Fn(&ServiceEntry) -> bool + use<>> {
+    /// The listing's query parameters, checked against the reference data, as a query.
+    fn service_query(&self, f: &ServiceFilter) -> Result<ServiceQuery> {
         let reference = self.validator.reference();
         let mut bad = Violations::default();
         if let Some(limit) = f.limit {
@@ -368,7 +372,7 @@ impl Registry {
             }
         }
         // A category matches entries tagged with it or with any of its subtopics.
-        let topics: Option<Vec<String>> = f.topic.as_ref().map(|t| {
+        let topics = f.topic.as_ref().map(|t| {
             if !reference.taxonomy.contains(t) {
                 bad.push("/topic", format!("unknown topic '{t}'"));
             }
@@ -408,34 +412,23 @@ impl Registry {
             status
         });
         bad.into_result(()).map_err(RegistryError::BadQuery)?;
-        let (municipality, county, agency) =
-            (f.municipality.clone(), f.county.clone(), f.agency.clone());
-        Ok(move |e: &ServiceEntry| {
-            let status_ok = match status {
-                Some(s) => e.status == s,
-                None => e.status != Status::Retired,
-            };
-            status_ok
-                && topics
-                    .as_ref()
-                    .is_none_or(|ts| e.topics.iter().any(|t| ts.contains(t)))
-                && municipality
-                    .as_ref()
-                    .is_none_or(|m| e.coverage.includes_municipality(m))
-                && county.as_ref().is_none_or(|c| {
-                    e.coverage.scope == crate::model::CoverageScope::National
-                        || e.coverage.counties.contains(c)
-                        || e.coverage
-                            .municipalities
-                            .iter()
-                            .any(|m| m.starts_with(c.as_str()))
-                })
-                && agency.as_ref().is_none_or(|a| e.agency == *a)
-                && channel.is_none_or(|k| e.channels.iter().any(|c| c.kind == k))
+        Ok(ServiceQuery {
+            topics,
+            municipality: f.municipality.clone(),
+            county: f.county.clone(),
+            agency: f.agency.clone(),
+            channel,
+            status: status.map_or(StatusFilter::Current, StatusFilter::Only),
+            after: f.cursor.clone(),
+            limit: f.limit.unwrap_or(DEFAULT_PAGE),
         })
     }
 
-    fn owner_for_new(&self, principal: Option<&Principal>, doc: &Value) -> Result<Option<String>> {
+    async fn owner_for_new(
+        &self,
+        principal: Option<&Principal>,
+        doc: &Value,
+    ) -> Result<Option<String>> {
         let named = doc
             .get("agency")
             .and_then(Value::as_str)
@@ -448,7 +441,7 @@ impl Registry {
             }
             (Some(Principal::Agency(me)), _) => Ok(Some(me.clone())),
             (Some(Principal::Operator), Some(named)) => {
-                self.require_agency(named)?;
+                self.require_agency(named).await?;
                 Ok(Some(named.to_string()))
             }
             (Some(Principal::Operator), None) => Err(RegistryError::Invalid(Violations::single(
@@ -459,8 +452,8 @@ impl Registry {
         }
     }
 
-    fn require_agency(&self, id: &str) -> Result<()> {
-        match self.store.get_agency(id)? {
+    async fn require_agency(&self, id: &str) -> Result<()> {
+        match self.store.agency(id).await? {
             Some(_) => Ok(()),
             None => Err(RegistryError::Invalid(Violations::single(
                 "/agency",
@@ -505,38 +498,50 @@ impl Registry {
             at: now,
         };
         self.store
-            .insert_agency(&record, &by)
+            .write_agency(AgencyWrite::Create(&record), &by)
+            .await
             .map_err(|e| match e {
                 StoreError::AlreadyExists(id) => {
                     RegistryError::Conflict(format!("an agency with the id '{id}' exists already"))
                 }
                 e => e.into(),
             })?;
-        self.store.durable().await?;
         Ok((agency, token))
     }
 
-    pub fn get_agency(&self, id: &str) -> Result<Agency> {
+    pub async fn get_agency(&self, id: &str) -> Result<Agency> {
         self.store
-            .get_agency(id)?
+            .agency(id)
+            .await?
             .map(|r| r.agency)
             .ok_or_else(|| RegistryError::NotFound(format!("no agency '{id}'")))
     }
 
     /// Every entry (any status) and every agency's name: what the router is built from.
-    pub fn catalogue(&self) -> anyhow::Result<(Vec<ServiceEntry>, BTreeMap<String, String>)> {
+    pub async fn catalogue(&self) -> Result<(Vec<ServiceEntry>, BTreeMap<String, String>)> {
         let names = self
-            .list_agencies()?
+            .list_agencies()
+            .await?
             .into_iter()
             .map(|agency| (agency.id, agency.name))
             .collect();
-        Ok((self.store.all_services()?, names))
+        Ok((self.all_services().await?, names))
     }
 
-    pub fn list_agencies(&self) -> Result<Vec<Agency>> {
+    /// Every entry, any status.
+    pub async fn all_services(&self) -> Result<Vec<ServiceEntry>> {
         Ok(self
             .store
-            .list_agencies()?
+            .services(&ServiceQuery::everything())
+            .await?
+            .items)
+    }
+
+    pub async fn list_agencies(&self) -> Result<Vec<Agency>> {
+        Ok(self
+            .store
+            .agencies()
+            .await?
             .into_iter()
             .map(|r| r.agency)
             .collect())
@@ -544,7 +549,7 @@ impl Registry {
 
     /// Issues a new token for an agency; the previous one stops working.
     pub async fn issue_agency_key(&self, principal: &Principal, id: &str) -> Result<String> {
-        self.get_agency(id)?;
+        self.get_agency(id).await?;
         if !principal.may_change(id) {
             return Err(RegistryError::Forbidden(format!(
                 "only the operator or agency '{id}' can issue its keys"
@@ -555,9 +560,11 @@ impl Registry {
             actor: &principal.actor(),
             at: Utc::now(),
         };
-        self.store
-            .set_agency_token(id, &auth::hash_token(&token), &by)?;
-        self.store.durable().await?;
+        let write = AgencyWrite::SetToken {
+            id,
+            token_hash: &auth::hash_token(&token),
+        };
+        self.store.write_agency(write, &by).await?;
         Ok(token)
     }
 
@@ -569,7 +576,7 @@ impl Registry {
         id: &str,
         doc: &Value,
     ) -> Result<Agency> {
-        let current = self.get_agency(id)?;
+        let current = self.get_agency(id).await?;
         if !principal.may_change(id) {
             return Err(RegistryError::Forbidden(format!(
                 "only the operator or agency '{id}' can change it"
@@ -598,22 +605,52 @@ impl Registry {
             actor: &principal.actor(),
             at: Utc::now(),
         };
-        self.store.replace_agency(&agency, &by)?;
-        self.store.durable().await?;
+        self.store
+            .write_agency(AgencyWrite::Describe(&agency), &by)
+            .await?;
         Ok(agency)
     }
 
     // ----- operator -----
 
+    /// The last change sequence number handed out (0 when none).
+    pub async fn last_change_seq(&self) -> Result<u64> {
+        Ok(self.store.last_change_seq().await?)
+    }
+
+    /// The store's sizes, for `/metrics` and `/readyz`.
+    pub async fn store_stats(&self) -> Result<crate::store::StoreStats> {
+        Ok(self.store.stats().await?)
+    }
+
+    /// Whether the default catalogue was loaded here once already (so that entries retired
+    /// since are not brought back at the next start).
+    pub async fn is_seeded(&self) -> Result<bool> {
+        Ok(self.store.meta(MetaKey::Seeded).await?.is_some())
+    }
+
+    pub async fn mark_seeded(&self) -> Result<()> {
+        Ok(self.store.set_meta(MetaKey::Seeded, "1").await?)
+    }
+
+    pub async fn has_operator_token(&self) -> Result<bool> {
+        Ok(self.store.meta(MetaKey::AdminTokenHash).await?.is_some())
+    }
+
+    /// Sets the hash of the operator token; the previous token stops working at once.
+    pub async fn set_operator_token_hash(&self, hash: &str) -> Result<()> {
+        Ok(self.store.set_meta(MetaKey::AdminTokenHash, hash).await?)
+    }
+
     /// Audit records after `after` (operator only).
-    pub fn audit(
+    pub async fn audit(
         &self,
         principal: &Principal,
         after: u64,
         limit: usize,
     ) -> Result<Vec<AuditRecord>> {
         require_operator(principal)?;
-        Ok(self.store.audit_since(after, limit)?)
+        Ok(self.store.audit_since(after, limit).await?)
     }
 }
 
