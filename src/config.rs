@@ -116,7 +116,8 @@ pub struct LexiconBuildArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    #[arg(long, value_enum, default_value = "veiviser")]
+    /// veiviser, hsds or cpsv-ap-no.
+    #[arg(long, default_value = "veiviser", value_parser = export_format)]
     pub format: crate::export::ExportFormat,
     /// Language of HSDS's untagged text: nb, nn or en.
     #[arg(long, default_value = "nb", value_parser = ["nb", "nn", "en"])]
@@ -398,6 +399,13 @@ impl Config {
             changes_max_wait: Duration::from_secs(60),
         }
     }
+}
+
+fn export_format(name: &str) -> Result<crate::export::ExportFormat, String> {
+    crate::export::ExportFormat::parse(name).ok_or_else(|| {
+        let names = crate::export::ExportFormat::NAMES.join(", ");
+        format!("'{name}' is not one of {names}")
+    })
 }
 
 #[cfg(test)]

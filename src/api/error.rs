@@ -8,6 +8,7 @@ use warp::http::{HeaderValue, StatusCode, header};
 use warp::reject::Rejection;
 use warp::reply::Response;
 
+use crate::federation::HarvestError;
 use crate::model::{Violation, Violations};
 use crate::registry::RegistryError;
 use crate::store::StoreError;
@@ -64,7 +65,7 @@ pub enum ApiError {
     /// 405 on a mirror: writes go to the primary.
     #[error("this is a read-only mirror; send writes to the primary at {primary}")]
     ReadOnlyMirror { primary: String },
-    /// 503: a harvest or similar is running, or a dependency is not ready.
+    /// 409: the resource is busy (a harvest of this feed is running already); try again.
     #[error("{0}")]
     Busy(String),
     /// 500: logged with its cause here; the client sees an opaque message.
@@ -223,6 +224,16 @@ impl From<RegistryError> for ApiError {
             }
             RegistryError::PreconditionRequired => ApiError::PreconditionRequired,
             RegistryError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<HarvestError> for ApiError {
+    fn from(e: HarvestError) -> Self {
+        match e {
+            HarvestError::Busy(m) => ApiError::Busy(m),
+            HarvestError::Registry(e) => e.into(),
+            e @ HarvestError::Scheduler(_) => ApiError::Internal(e.to_string()),
         }
     }
 }

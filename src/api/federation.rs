@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::filters::Ctx;
 use super::{json_response, parse_query};
 use crate::export::ExportFormat;
-use crate::federation::{HarvestError, HarvestTrigger, Harvester};
+use crate::federation::{HarvestTrigger, Harvester};
 use crate::model::feed::RUNS_KEPT;
 use crate::registry::{MAX_CHANGES, MAX_WAIT};
 
@@ -74,10 +74,7 @@ pub async fn put_feed(
         .registry
         .set_feed(&principal, &agency, &body?)
         .await?;
-    harvester
-        .schedule(&agency, &config)
-        .await
-        .map_err(harvest_error)?;
+    harvester.schedule(&agency, &config).await?;
     tracing::info!(agency, "feed registered");
     Ok(json_response(StatusCode::OK, &config))
 }
@@ -88,7 +85,7 @@ pub async fn delete_feed(ctx: &Ctx, agency: String) -> Result<Response, ApiError
     let principal = ctx.principal().await?;
     let harvester = harvester(ctx)?;
     ctx.state.registry.remove_feed(&principal, &agency).await?;
-    harvester.unschedule(&agency).await.map_err(harvest_error)?;
+    harvester.unschedule(&agency).await?;
     tracing::info!(agency, "feed removed");
     let mut response = Response::new(Default::default());
     *response.status_mut() = StatusCode::NO_CONTENT;
@@ -152,21 +149,12 @@ pub async fn harvest_now(ctx: &Ctx, agency: String) -> Result<Response, ApiError
         .await?;
     let run = harvester(ctx)?
         .harvest(&agency, HarvestTrigger::Manual)
-        .await
-        .map_err(harvest_error)?;
+        .await?;
     Ok(json_response(StatusCode::OK, &run))
 }
 
 fn harvester(ctx: &Ctx) -> Result<&Harvester, ApiError> {
     ctx.state.harvester.as_ref().ok_or_else(|| read_only(ctx))
-}
-
-fn harvest_error(e: HarvestError) -> ApiError {
-    match e {
-        HarvestError::Busy(m) => ApiError::Busy(m),
-        HarvestError::Registry(e) => e.into(),
-        e @ HarvestError::Scheduler(_) => ApiError::Internal(e.to_string()),
-    }
 }
 
 /// The refusal a mirror gives a write.
@@ -194,10 +182,11 @@ pub async fn export(
     format: String,
     query: Vec<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (format, content_type) = match format.as_str() {
-        "hsds" => (ExportFormat::Hsds, "application/json"),
-        "cpsv-ap-no" => (ExportFormat::CpsvApNo, "application/ld+json"),
-        other => {
+    let (format, content_type) = match ExportFormat::parse(&format) {
+        Some(ExportFormat::Hsds) => (ExportFormat::Hsds, "application/json"),
+        Some(ExportFormat::CpsvApNo) => (ExportFormat::CpsvApNo, "application/ld+json"),
+        _ => {
+            let other = format.as_str();
             return Err(ApiError::NotFound(format!(
                 "no export '{other}'; there are 'hsds' and 'cpsv-ap-no'"
             )));

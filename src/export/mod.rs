@@ -37,13 +37,26 @@ pub fn stable_id(kind: &str, key: &str) -> String {
 }
 
 /// The export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
     /// Veiviser's own documents: agencies and entries.
     Veiviser,
     /// Open Referral HSDS 3 (a page of fully nested services).
     Hsds,
     /// CPSV-AP-NO public service descriptions as JSON-LD.
-    #[value(name = "cpsv-ap-no")]
     CpsvApNo,
+}
+
+impl ExportFormat {
+    pub const NAMES: [&'static str; 3] = ["veiviser", "hsds", "cpsv-ap-no"];
+
+    /// The format a name (`veiviser`, `hsds`, `cpsv-ap-no`) stands for.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "veiviser" => Some(ExportFormat::Veiviser),
+            "hsds" => Some(ExportFormat::Hsds),
+            "cpsv-ap-no" => Some(ExportFormat::CpsvApNo),
+            _ => None,
+        }
+    }
 }

@@ -166,6 +166,14 @@ pub struct Coverage {
 
 impl Coverage {
     /// Whether the service is offered in `municipality` (whose county is its first two digits).
+    /// Whether the coverage reaches somewhere in `county` (a county code): national, the
+    /// county itself, or one of its municipalities (whose codes start with the county's).
+    pub fn includes_county(&self, county: &str) -> bool {
+        self.scope == CoverageScope::National
+            || self.counties.iter().any(|c| c == county)
+            || self.municipalities.iter().any(|m| m.starts_with(county))
+    }
+
     pub fn includes_municipality(&self, municipality: &str) -> bool {
         match self.scope {
             CoverageScope::National => true,

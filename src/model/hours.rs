@@ -168,10 +168,6 @@ impl ClockTime {
     pub fn minutes(self) -> u32 {
         u32::from(self.0)
     }
-
-    pub fn from_minutes(minutes: u16) -> Option<Self> {
-        (u32::from(minutes) < MINUTES_PER_DAY).then_some(ClockTime(minutes))
-    }
 }
 
 impl fmt::Display for ClockTime {

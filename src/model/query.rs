@@ -1,7 +1,7 @@
 //! A query over the catalogue as data, so that every store can answer it its own way: sled
 //! by scanning with [`ServiceQuery::matches`], a SQL engine with a `WHERE` clause.
 
-use super::entry::{ChannelKind, CoverageScope, ServiceEntry, Status};
+use super::entry::{ChannelKind, ServiceEntry, Status};
 
 /// Which statuses a query admits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,15 +72,10 @@ impl ServiceQuery {
                 .municipality
                 .as_ref()
                 .is_none_or(|m| entry.coverage.includes_municipality(m))
-            && self.county.as_ref().is_none_or(|c| {
-                entry.coverage.scope == CoverageScope::National
-                    || entry.coverage.counties.contains(c)
-                    || entry
-                        .coverage
-                        .municipalities
-                        .iter()
-                        .any(|m| m.starts_with(c.as_str()))
-            })
+            && self
+                .county
+                .as_ref()
+                .is_none_or(|c| entry.coverage.includes_county(c))
             && self.agency.as_ref().is_none_or(|a| entry.agency == *a)
             && self
                 .channel

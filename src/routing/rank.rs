@@ -555,30 +555,19 @@ fn offers(request: &RouteRequest, channel: &Channel) -> bool {
 
 /// Age and place.
 fn fits_person(entry: &ServiceEntry, request: &RouteRequest) -> bool {
-    if let Some(age) = request.age {
-        let min = entry.audience.min_age.unwrap_or(0);
-        let max = entry.audience.max_age.unwrap_or(u8::MAX);
-        if age < min || age > max {
-            return false;
-        }
+    if request
+        .age
+        .is_some_and(|age| !entry.audience.admits_age(age))
+    {
+        return false;
     }
     if let Some(municipality) = &request.municipality {
         return entry.coverage.includes_municipality(municipality);
     }
     if let Some(county) = &request.county {
-        return covers_county(entry, county);
+        return entry.coverage.includes_county(county);
     }
     true
-}
-
-fn covers_county(entry: &ServiceEntry, county: &str) -> bool {
-    entry.coverage.scope == CoverageScope::National
-        || entry.coverage.counties.iter().any(|c| c == county)
-        || entry
-            .coverage
-            .municipalities
-            .iter()
-            .any(|m| m.starts_with(county))
 }
 
 /// Whether the entry names the person's place (not merely national).
@@ -591,7 +580,7 @@ fn local_fit(entry: &ServiceEntry, request: &RouteRequest) -> bool {
             || request
                 .county
                 .as_ref()
-                .is_some_and(|c| covers_county(entry, c)))
+                .is_some_and(|c| entry.coverage.includes_county(c)))
 }
 
 /// Whether a channel is offered in `lang`; Norwegian when the entry does not say.
