@@ -1,15 +1,16 @@
 //! The API's error type and its mapping to RFC 9457 `application/problem+json`: the only
 //! place that names a status code for an error. Every `type` is a stable URI from one table.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 
-use serde::Serialize;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reject::Rejection;
 use warp::reply::Response;
 
+use crate::contract::views::Problem;
 use crate::federation::HarvestError;
-use crate::model::{Violation, Violations};
+use crate::model::Violations;
 use crate::registry::RegistryError;
 use crate::store::StoreError;
 
@@ -133,23 +134,6 @@ fn problem_kind(e: &ApiError) -> (StatusCode, &'static str, &'static str) {
 /// Prefix of every problem `type`.
 pub const PROBLEM_BASE: &str = "https://veiviser.ung.no/problems/";
 
-/// The RFC 9457 body.
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
-    r#type: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    instance: Option<&'a str>,
-    /// Every violation with its JSON Pointer, for 400 and 422.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [Violation]>,
-    /// On a mirror, where writes go.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    primary: Option<&'a str>,
-}
-
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         problem_kind(self).0
@@ -172,13 +156,13 @@ impl ApiError {
         };
         let body = Problem {
             r#type: format!("{PROBLEM_BASE}{slug}"),
-            title,
+            title: title.into(),
             status: status.as_u16(),
             detail,
-            instance,
-            errors,
+            instance: instance.map(Cow::Borrowed),
+            errors: errors.map(Cow::Borrowed),
             primary: match &self {
-                ApiError::ReadOnlyMirror { primary } => Some(primary.as_str()),
+                ApiError::ReadOnlyMirror { primary } => Some(Cow::Borrowed(primary.as_str())),
                 _ => None,
             },
         };

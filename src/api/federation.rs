@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 
 use super::error::ApiError;
 use super::filters::Ctx;
 use super::{json_response, parse_query};
+use crate::contract::views::HarvestRuns;
 use crate::export::ExportFormat;
 use crate::federation::{HarvestTrigger, Harvester};
 use crate::model::feed::RUNS_KEPT;
@@ -136,7 +137,7 @@ pub async fn harvest_runs(
     let runs = registry.harvest_runs(&agency, limit).await?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "agency": agency, "feed": feed, "runs": runs }),
+        &HarvestRuns { agency, feed, runs },
     ))
 }
 

@@ -1,12 +1,12 @@
 //! Catalogue health for operators and agencies, and `/metrics`.
 
-use serde_json::json;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
 use super::error::ApiError;
 use super::filters::Ctx;
 use super::{json_response, parse_query, with_query_problems};
+use crate::contract::views::{CheckResult, CheckResults};
 use crate::health::report::{self, HealthFilter};
 use crate::metrics::CatalogueGauges;
 use crate::model::Status;
@@ -51,11 +51,15 @@ pub async fn check_now(ctx: &Ctx, id: String) -> Result<Response, ApiError> {
     let principal = ctx.principal().await?;
     ctx.state.registry.owned_service(&principal, &id).await?;
     let results = ctx.state.checker.check_now(&id).await;
-    let checks: Vec<_> = results
+    let checks = results
         .into_iter()
-        .map(|(channel, result, state)| json!({ "channel": channel, "state": state, "result": result }))
+        .map(|(channel, result, state)| CheckResult {
+            channel,
+            state,
+            result,
+        })
         .collect();
-    Ok(json_response(StatusCode::OK, &json!({ "checks": checks })))
+    Ok(json_response(StatusCode::OK, &CheckResults { checks }))
 }
 
 /// `GET /metrics`: Prometheus text format.

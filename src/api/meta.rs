@@ -1,6 +1,5 @@
 //! Probes, the taxonomy, the published schemas and the audit log.
 
-use serde_json::json;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
@@ -8,44 +7,48 @@ use super::error::ApiError;
 use super::filters::Ctx;
 use super::{json_response, parse_query, with_query_problems};
 use crate::contract;
+use crate::contract::views::{Alive, AuditPage, Liveness, MirrorReadiness, Readiness, Ready};
 
 /// `GET /healthz`: the process is up.
 pub async fn healthz(_: &Ctx) -> Result<Response, ApiError> {
-    Ok(json_response(StatusCode::OK, &json!({ "status": "ok" })))
+    Ok(json_response(
+        StatusCode::OK,
+        &Liveness { status: Alive::Ok },
+    ))
 }
 
 /// `GET /readyz`: the store answers, so requests can be served. A mirror is ready once it
 /// has caught up with its primary and heard from it lately; it reports its lag either way.
 pub async fn readyz(ctx: &Ctx) -> Result<Response, ApiError> {
     let registry = &ctx.state.registry;
-    let last_change = registry.last_change_seq().await?;
-    let mut body = json!({
-        "status": "ready",
-        "services": registry.store_stats().await?.services,
-        "last_change_seq": last_change,
-        "uptime_s": ctx.state.started_at.elapsed().as_secs(),
-    });
-    let mut status = StatusCode::OK;
+    let mut body = Readiness {
+        status: Ready::Ready,
+        services: registry.store_stats().await?.services,
+        last_change_seq: registry.last_change_seq().await?,
+        uptime_s: ctx.state.started_at.elapsed().as_secs(),
+        mirror: None,
+    };
     if let Some(mirror) = &ctx.state.mirror {
         let state = mirror.status();
-        let heard_lately = state
-            .last_contact
-            .is_some_and(|at| chrono::Utc::now() - at < chrono::Duration::seconds(90));
-        if !(state.synced && heard_lately) {
-            status = StatusCode::SERVICE_UNAVAILABLE;
-            body["status"] = json!("not_ready");
+        if !state.ready(chrono::Utc::now()) {
+            body.status = Ready::NotReady;
         }
-        body["mirror"] = json!({
-            "primary": state.primary,
-            "position": state.position,
-            "primary_last_seq": state.primary_last_seq,
-            "behind_changes": state.behind(),
-            "lag_seconds": mirror.lag_seconds(),
-            "caught_up": state.caught_up,
-            "last_contact": state.last_contact,
-            "last_error": state.last_error,
+        let lag = mirror.lag_seconds();
+        body.mirror = Some(MirrorReadiness {
+            primary: state.primary.clone(),
+            position: state.position,
+            primary_last_seq: state.primary_last_seq,
+            behind_changes: state.behind(),
+            lag_seconds: lag.is_finite().then_some(lag),
+            caught_up: state.caught_up,
+            last_contact: state.last_contact,
+            last_error: state.last_error.clone(),
         });
     }
+    let status = match body.status {
+        Ready::Ready => StatusCode::OK,
+        Ready::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+    };
     Ok(json_response(status, &body))
 }
 
@@ -94,7 +97,10 @@ pub async fn audit(ctx: &Ctx, query: Vec<(String, String)>) -> Result<Response, 
     let next_after = records.last().map(|r| r.seq);
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "items": records, "next_after": next_after }),
+        &AuditPage {
+            items: records,
+            next_after,
+        },
     ))
 }
 

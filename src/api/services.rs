@@ -1,12 +1,13 @@
 //! `/v1/services` and `/v1/validate`: agencies register and maintain their entries.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
 use super::error::ApiError;
 use super::filters::{Ctx, etag, if_none_match_hits, parse_if_match};
 use super::{json_response, parse_query, with_query_problems};
+use crate::contract::views::{Availability, ChannelAvailability, Validated};
 use crate::model::ServiceEntry;
 use crate::model::hours::OpenState;
 use crate::registry::{MAX_PAGE, ServiceFilter};
@@ -118,7 +119,7 @@ pub async fn validate(ctx: &Ctx, body: Result<Value, ApiError>) -> Result<Respon
         .await?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "valid": true, "entry": entry }),
+        &Validated { valid: true, entry },
     ))
 }
 
@@ -163,28 +164,28 @@ pub async fn availability(
         return Err(ApiError::BadRequest(bad));
     }
     let entry = ctx.state.registry.get_service(&id).await?;
-    let channels: Vec<Value> = entry
+    let channels: Vec<ChannelAvailability> = entry
         .channels
         .iter()
         .enumerate()
         .map(|(index, channel)| {
             let state = channel.hours.as_ref().map(|hours| hours.state_at(at));
-            let (open_now, closes_at, next_open) = match state {
-                None => (None, None, None),
-                Some(OpenState::Open { closes_at }) => (Some(true), closes_at, None),
-                Some(OpenState::Closed { next_open }) => (Some(false), None, next_open),
-            };
-            json!({
-                "index": index,
-                "kind": channel.kind,
-                "open_now": open_now,
-                "closes_at": closes_at,
-                "next_open": next_open,
-            })
+            let (open_now, closes_at, next_open) = OpenState::fields(state);
+            ChannelAvailability {
+                index,
+                kind: channel.kind,
+                open_now,
+                closes_at,
+                next_open,
+            }
         })
         .collect();
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "service_id": entry.id, "at": at, "channels": channels }),
+        &Availability {
+            service_id: entry.id,
+            at,
+            channels,
+        },
     ))
 }

@@ -2,6 +2,7 @@
 //! `/v1/schemas/{name}`, generated from the Rust types.
 
 pub mod openapi;
+pub mod views;
 
 use serde_json::Value;
 

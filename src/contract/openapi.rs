@@ -27,16 +27,14 @@ pub fn document() -> Value {
             .find(|(file, _)| *file == named.name)
             .map(|(_, component)| *component)
             .expect("every published schema has a component name");
-        lift(&mut schemas, name, named.schema);
+        let mut schema = named.schema;
+        lift_keeping(&mut schemas, name, &mut schema, &[]);
     }
-    lift(
-        &mut schemas,
-        "HarvestRun",
-        response_schema_for::<HarvestRun>(),
-    );
-    for (name, schema) in hand_written_schemas() {
-        schemas.insert(name.into(), schema);
+    for (name, schema) in view_schemas() {
+        lift(&mut schemas, name, schema);
     }
+    // Documents whose shape is another standard's (OpenAPI itself, HSDS, JSON-LD, schemas).
+    schemas.insert("AnyObject".into(), json!({ "type": "object" }));
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -69,11 +67,26 @@ pub fn document() -> Value {
     })
 }
 
-/// Adds `schema` as component `name`, its `$defs` as components of their own.
+/// Adds `schema` as component `name`, its `$defs` as components of their own. An answer
+/// that embeds a published document (an entry, an agency) refers to the published schema:
+/// a def already lifted from [`published`] is kept.
 fn lift(components: &mut Map<String, Value>, name: &str, mut schema: Value) {
+    let published_defs: Vec<String> = components.keys().cloned().collect();
+    lift_keeping(components, name, &mut schema, &published_defs);
+}
+
+fn lift_keeping(
+    components: &mut Map<String, Value>,
+    name: &str,
+    schema: &mut Value,
+    keep: &[String],
+) {
     if let Some(Value::Object(defs)) = schema.as_object_mut().and_then(|s| s.remove("$defs")) {
         for (def_name, mut def) in defs {
             rewrite_refs(&mut def);
+            if keep.contains(&def_name) {
+                continue;
+            }
             if let Some(existing) = components.get(&def_name) {
                 assert_eq!(existing, &def, "two different schemas are named {def_name}");
             }
@@ -83,8 +96,8 @@ fn lift(components: &mut Map<String, Value>, name: &str, mut schema: Value) {
     if let Some(object) = schema.as_object_mut() {
         object.remove("$schema");
     }
-    rewrite_refs(&mut schema);
-    components.insert(name.to_string(), schema);
+    rewrite_refs(schema);
+    components.insert(name.to_string(), schema.take());
 }
 
 fn rewrite_refs(value: &mut Value) {
@@ -106,201 +119,29 @@ fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-/// Schemas of answers that have no Rust type of their own.
-fn hand_written_schemas() -> Vec<(&'static str, Value)> {
-    let object = json!({ "type": "object" });
+/// The answers' schemas, generated from the types the handlers write.
+fn view_schemas() -> Vec<(&'static str, Value)> {
+    use super::views::*;
+    use crate::health::report::{HealthSummary, ServiceHealth};
+    use crate::model::change::ChangePage;
+    use crate::registry::ServicePage;
     vec![
-        (
-            "Problem",
-            json!({
-                "type": "object",
-                "description": "RFC 9457 problem details.",
-                "required": ["type", "title", "status", "detail"],
-                "properties": {
-                    "type": { "type": "string", "format": "uri" },
-                    "title": { "type": "string" },
-                    "status": { "type": "integer" },
-                    "detail": { "type": "string" },
-                    "instance": { "type": "string" },
-                    "errors": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["pointer", "message"],
-                            "properties": { "pointer": { "type": "string" }, "message": { "type": "string" } },
-                        },
-                    },
-                    "primary": { "type": "string", "description": "On a mirror: where writes go." },
-                },
-            }),
-        ),
-        (
-            "ServicePage",
-            json!({
-                "type": "object",
-                "required": ["items", "next_cursor"],
-                "properties": {
-                    "items": { "type": "array", "items": schema_ref("ServiceEntry") },
-                    "next_cursor": { "type": ["string", "null"] },
-                },
-            }),
-        ),
-        (
-            "AgencyList",
-            json!({
-                "type": "object",
-                "required": ["items"],
-                "properties": { "items": { "type": "array", "items": schema_ref("Agency") } },
-            }),
-        ),
-        (
-            "AgencyWithToken",
-            json!({
-                "type": "object",
-                "required": ["agency", "token"],
-                "properties": { "agency": schema_ref("Agency"), "token": { "type": "string" } },
-            }),
-        ),
-        (
-            "Token",
-            json!({
-                "type": "object", "required": ["token"], "properties": { "token": { "type": "string" } },
-            }),
-        ),
-        (
-            "Validated",
-            json!({
-                "type": "object",
-                "required": ["valid", "entry"],
-                "properties": { "valid": { "const": true }, "entry": schema_ref("ServiceEntry") },
-            }),
-        ),
-        (
-            "ChangePage",
-            json!({
-                "type": "object",
-                "required": ["changes", "last_seq"],
-                "properties": {
-                    "changes": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["seq", "id", "kind", "version", "at", "entry"],
-                            "properties": {
-                                "seq": { "type": "integer", "minimum": 1 },
-                                "id": { "type": "string" },
-                                "kind": { "enum": ["created", "updated", "retired"] },
-                                "version": { "type": "integer" },
-                                "at": { "type": "string", "format": "date-time" },
-                                "entry": { "anyOf": [schema_ref("ServiceEntry"), { "type": "null" }] },
-                            },
-                        },
-                    },
-                    "last_seq": { "type": "integer", "minimum": 0 },
-                },
-            }),
-        ),
-        (
-            "HarvestRuns",
-            json!({
-                "type": "object",
-                "required": ["agency", "feed", "runs"],
-                "properties": {
-                    "agency": { "type": "string" },
-                    "feed": { "anyOf": [schema_ref("FeedConfig"), { "type": "null" }] },
-                    "runs": { "type": "array", "items": schema_ref("HarvestRun") },
-                },
-            }),
-        ),
-        (
-            "Availability",
-            json!({
-                "type": "object",
-                "required": ["service_id", "at", "channels"],
-                "properties": {
-                    "service_id": { "type": "string" },
-                    "at": { "type": "string", "format": "date-time" },
-                    "channels": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["index", "kind", "open_now", "closes_at", "next_open"],
-                            "properties": {
-                                "index": { "type": "integer" },
-                                "kind": schema_ref("ChannelKind"),
-                                "open_now": { "type": ["boolean", "null"] },
-                                "closes_at": { "type": ["string", "null"], "format": "date-time" },
-                                "next_open": { "type": ["string", "null"], "format": "date-time" },
-                            },
-                        },
-                    },
-                },
-            }),
-        ),
-        (
-            "HealthSummary",
-            json!({
-                "type": "object",
-                "required": ["counts", "stale", "checks"],
-                "properties": {
-                    "counts": { "type": "object", "additionalProperties": { "type": "integer" } },
-                    "stale": { "type": "array", "items": { "type": "string" } },
-                    "checks": { "type": "array", "items": object.clone() },
-                },
-            }),
-        ),
-        (
-            "ServiceHealth",
-            json!({
-                "type": "object",
-                "required": ["service_id", "stale", "checks"],
-                "properties": {
-                    "service_id": { "type": "string" },
-                    "stale": { "type": "boolean" },
-                    "checks": { "type": "array", "items": object.clone() },
-                },
-            }),
-        ),
-        (
-            "CheckResults",
-            json!({
-                "type": "object",
-                "required": ["checks"],
-                "properties": { "checks": { "type": "array", "items": object.clone() } },
-            }),
-        ),
-        (
-            "AuditPage",
-            json!({
-                "type": "object",
-                "required": ["items", "next_after"],
-                "properties": {
-                    "items": { "type": "array", "items": object.clone() },
-                    "next_after": { "type": ["integer", "null"] },
-                },
-            }),
-        ),
-        (
-            "Readiness",
-            json!({
-                "type": "object",
-                "required": ["status", "services", "last_change_seq", "uptime_s"],
-                "properties": {
-                    "status": { "enum": ["ready", "not_ready"] },
-                    "services": { "type": "integer" },
-                    "last_change_seq": { "type": "integer" },
-                    "uptime_s": { "type": "integer" },
-                    "mirror": object.clone(),
-                },
-            }),
-        ),
-        (
-            "Liveness",
-            json!({
-                "type": "object", "required": ["status"], "properties": { "status": { "const": "ok" } },
-            }),
-        ),
-        ("AnyObject", object),
+        ("HarvestRun", response_schema_for::<HarvestRun>()),
+        ("Problem", response_schema_for::<Problem>()),
+        ("ServicePage", response_schema_for::<ServicePage>()),
+        ("AgencyList", response_schema_for::<AgencyList>()),
+        ("AgencyWithToken", response_schema_for::<AgencyWithToken>()),
+        ("Token", response_schema_for::<Token>()),
+        ("Validated", response_schema_for::<Validated>()),
+        ("ChangePage", response_schema_for::<ChangePage>()),
+        ("HarvestRuns", response_schema_for::<HarvestRuns>()),
+        ("Availability", response_schema_for::<Availability>()),
+        ("HealthSummary", response_schema_for::<HealthSummary>()),
+        ("ServiceHealth", response_schema_for::<ServiceHealth>()),
+        ("CheckResults", response_schema_for::<CheckResults>()),
+        ("AuditPage", response_schema_for::<AuditPage>()),
+        ("Readiness", response_schema_for::<Readiness>()),
+        ("Liveness", response_schema_for::<Liveness>()),
     ]
 }
 

@@ -61,6 +61,15 @@ pub struct MirrorStatus {
 
 impl MirrorStatus {
     /// Changes the primary had that are not applied here yet.
+    /// Ready to serve: caught up once since start, and heard from the primary within the
+    /// last 90 seconds (a few long polls: each answers within its wait, 25 s by default).
+    pub fn ready(&self, now: DateTime<Utc>) -> bool {
+        let heard_lately = self
+            .last_contact
+            .is_some_and(|at| now - at < chrono::Duration::seconds(90));
+        self.synced && heard_lately
+    }
+
     pub fn behind(&self) -> u64 {
         self.primary_last_seq
             .map_or(0, |last| last.saturating_sub(self.position))

@@ -59,7 +59,7 @@ pub struct Protect {
 }
 
 /// What operators see of the guard.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct ProtectStatus {
     pub suspect: bool,
     pub since: Option<DateTime<Utc>>,

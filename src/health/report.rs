@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::checker::Checker;
@@ -13,7 +14,7 @@ use crate::model::entry::ChannelKind;
 use crate::model::health::{CheckRecord, CheckState, ProbeResult};
 
 /// `GET /v1/health`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct HealthSummary {
     /// Whether the checker takes a mass failure for its own fault (the protect threshold).
     pub checker: ProtectStatus,
@@ -22,7 +23,7 @@ pub struct HealthSummary {
     pub checks: Vec<CheckSummary>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct CheckSummary {
     pub service_id: String,
     pub agency: String,
@@ -41,7 +42,7 @@ pub struct CheckSummary {
 }
 
 /// One probe, as a point on a chart.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RecentProbe {
     pub at: DateTime<Utc>,
     pub latency_ms: u32,
@@ -133,7 +134,7 @@ pub fn summary(checker: &Checker, filter: &HealthFilter) -> HealthSummary {
 }
 
 /// `GET /v1/services/{id}/health`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ServiceHealth {
     pub service_id: String,
     pub stale: bool,
@@ -141,7 +142,7 @@ pub struct ServiceHealth {
     pub checks: Vec<ChannelHealth>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ChannelHealth {
     pub channel: usize,
     pub kind: ChannelKind,

@@ -2,12 +2,13 @@
 //! changed what, and an agency as stored with its token hash.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Agency, ServiceEntry};
 
 /// What a change did to an entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     Created,
@@ -16,7 +17,7 @@ pub enum ChangeKind {
 }
 
 /// One entry of the global change sequence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChangeRecord {
     pub seq: u64,
     pub id: String,
@@ -30,7 +31,7 @@ pub struct ChangeRecord {
 }
 
 /// Who changed what, when, to which version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditRecord {
     pub seq: u64,
     pub at: DateTime<Utc>,
@@ -61,7 +62,7 @@ pub struct Attribution<'a> {
 
 /// Changes after a sequence number, with the last durable sequence number: what
 /// `GET /v1/changes` answers and what a mirror reads.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ChangePage {
     pub changes: Vec<ChangeRecord>,
     pub last_seq: u64,

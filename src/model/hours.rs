@@ -217,6 +217,17 @@ impl OpenState {
     pub fn is_open(&self) -> bool {
         matches!(self, OpenState::Open { .. })
     }
+
+    /// `(open_now, closes_at, next_open)` as answers show them; all `None` without hours.
+    pub fn fields(
+        state: Option<OpenState>,
+    ) -> (Option<bool>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        match state {
+            None => (None, None, None),
+            Some(OpenState::Open { closes_at }) => (Some(true), closes_at, None),
+            Some(OpenState::Closed { next_open }) => (Some(false), None, next_open),
+        }
+    }
 }
 
 /// How far ahead opening and closing times are looked for.

@@ -1,9 +1,10 @@
 //! The model layer's error: every problem found in a document, each with a JSON Pointer.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// One problem in a submitted document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Violation {
     /// JSON Pointer (RFC 6901) into the submitted document, `""` for the whole document.
     pub pointer: String,

@@ -78,7 +78,7 @@ pub struct ServiceFilter {
 }
 
 /// One page of services.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct ServicePage {
     pub items: Vec<ServiceEntry>,
     pub next_cursor: Option<String>,

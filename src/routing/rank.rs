@@ -608,11 +608,10 @@ fn offered_channels<'a>(
             let state = health.state(&entry.id, index);
             let hours = channel.hours.as_ref().map(|h| h.state_at(at));
             let critical = state == CheckState::Critical;
-            let (open_now, closes_at, next_open) = match hours {
-                _ if critical => (Some(false), None, None),
-                Some(OpenState::Open { closes_at }) => (Some(true), closes_at, None),
-                Some(OpenState::Closed { next_open }) => (Some(false), None, next_open),
-                None => (None, None, None),
+            let (open_now, closes_at, next_open) = if critical {
+                (Some(false), None, None)
+            } else {
+                OpenState::fields(hours)
             };
             RouteChannel {
                 index,
