@@ -3,8 +3,10 @@
 //! function that opens its store at a place: a fresh directory per case, opened a second
 //! time for the reopen case, so an engine can map it to a file or a database.
 //!
-//! Durability across a killed process is tested end to end, against the real binary, in
-//! `tests/api/persistence.rs`.
+//! Durability across a killed process needs a second process: [`write_until_killed`] is
+//! the writer an engine's test runs in a child (the same test binary, re-run), and
+//! [`check_after_kill`] what it checks after `kill -9`. The same is tested end to end,
+//! against the real binary, in `tests/api/persistence.rs`.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -575,4 +577,41 @@ async fn check_after_reopen(store: &SharedStore) {
     // The sequence carries on where it stopped.
     let next = create(store, &entry("b", 1)).await.unwrap();
     assert_eq!(next.seq, 3);
+}
+
+/// The line a killed writer prints once a write is acknowledged.
+pub const ACKNOWLEDGED: &str = "acknowledged ";
+
+/// In a child process: writes entries from several tasks at once until killed, printing
+/// [`ACKNOWLEDGED`] and the id after each write returns.
+pub async fn write_until_killed(store: SharedStore) {
+    let writers = (0..4).map(|w| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0.. {
+                let id = format!("k{w}-{i:06}");
+                create(&store, &entry(&id, 1)).await.expect("a write");
+                println!("{ACKNOWLEDGED}{id}");
+            }
+        })
+    });
+    for writer in writers {
+        writer.await.expect("a writer");
+    }
+}
+
+/// After the writer was killed: every acknowledged entry is there, and the change
+/// sequence has no gap.
+pub async fn check_after_kill(store: &SharedStore, acknowledged: &[String]) {
+    assert!(acknowledged.len() >= 50, "the writer was killed too early");
+    for id in acknowledged {
+        assert!(
+            store.service(id).await.unwrap().is_some(),
+            "'{id}' was acknowledged and lost"
+        );
+    }
+    let changes = store.changes_since(0, usize::MAX).await.unwrap();
+    let last = store.last_change_seq().await.unwrap();
+    assert_eq!(seqs(&changes), (1..=last).collect::<Vec<_>>());
+    assert!(changes.len() >= acknowledged.len());
 }

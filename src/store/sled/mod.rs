@@ -580,32 +580,80 @@ fn append_audit(
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
     use super::*;
+    use crate::store::{SharedStore, suite};
+
+    /// Where the killed writer's child process writes.
+    const PLACE: &str = "VEIVISER_SUITE_PLACE";
+
+    /// Opens the store at `dir`. A reopen in the same process waits for sled to let go of
+    /// its file lock: its own I/O threads drop the file after the store, which can trail on
+    /// a loaded machine (seen once in a full `cargo test`).
+    async fn open(dir: &Path) -> SharedStore {
+        let mut tries = 0;
+        loop {
+            match SledStore::open(dir, 8 << 20) {
+                Ok(store) => return Arc::new(store),
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    eprintln!("open failed ({e}); trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("the store does not open: {e}"),
+            }
+        }
+    }
 
     /// The engine-neutral suite, against sled in a temporary directory, on several
     /// threads so that concurrent writers really run at once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sled_passes_the_store_suite() {
-        crate::store::suite::run(|dir| {
+        suite::run(|dir| {
             let dir = dir.to_path_buf();
-            async move {
-                // A reopen in the same process: sled lets go of its file lock only when its
-                // own I/O threads have dropped the file, which can trail the drop of the
-                // store on a loaded machine (seen once in a full `cargo test`).
-                let mut tries = 0;
-                loop {
-                    match SledStore::open(&dir, 8 << 20) {
-                        Ok(store) => return Arc::new(store) as crate::store::SharedStore,
-                        Err(e) if tries < 50 => {
-                            tries += 1;
-                            eprintln!("open failed ({e}); trying again");
-                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                        }
-                        Err(e) => panic!("the store does not open: {e}"),
-                    }
-                }
-            }
+            async move { open(&dir).await }
         })
         .await;
+    }
+
+    /// A child process writes until it is killed with SIGKILL; every write it had
+    /// acknowledged is there when the store is opened again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sled_keeps_every_acknowledged_write_across_kill_9() {
+        let place = tempfile::tempdir().unwrap();
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "store::sled::tests::killed_writer", "--ignored"])
+            .args(["--nocapture", "--test-threads", "1"])
+            .env(PLACE, place.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut acknowledged = Vec::new();
+        for line in lines {
+            let line = line.unwrap();
+            if let Some(id) = line.strip_prefix(suite::ACKNOWLEDGED) {
+                acknowledged.push(id.to_string());
+                if acknowledged.len() == 300 {
+                    break;
+                }
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        suite::check_after_kill(&open(place.path()).await, &acknowledged).await;
+    }
+
+    /// The child side of the test above; does nothing unless that test runs it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "run as a child process by sled_keeps_every_acknowledged_write_across_kill_9"]
+    async fn killed_writer() {
+        let Some(place) = std::env::var_os(PLACE) else {
+            return;
+        };
+        suite::write_until_killed(open(Path::new(&place)).await).await;
     }
 }
