@@ -16,6 +16,17 @@ pub enum ChangeKind {
     Retired,
 }
 
+impl ChangeKind {
+    /// The audit log's name for a change of this kind.
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "service.created",
+            ChangeKind::Updated => "service.updated",
+            ChangeKind::Retired => "service.retired",
+        }
+    }
+}
+
 /// One entry of the global change sequence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChangeRecord {
@@ -28,6 +39,35 @@ pub struct ChangeRecord {
     /// republished to followers).
     #[serde(default)]
     pub entry: Option<ServiceEntry>,
+}
+
+impl ChangeRecord {
+    /// The change numbered `seq` that writing `entry` makes.
+    pub fn of(seq: u64, entry: &ServiceEntry, kind: ChangeKind, by: &Attribution) -> Self {
+        ChangeRecord {
+            seq,
+            id: entry.id.clone(),
+            kind,
+            version: entry.version.unwrap_or(1),
+            at: by.at,
+            entry: (kind != ChangeKind::Retired).then(|| entry.clone()),
+        }
+    }
+
+    /// The entry a copy holds after applying this change to `current`, its copy of the
+    /// entry (`None` when it has none): a retirement carries no entry, so it retires the
+    /// copy held.
+    pub fn applied_to(&self, current: Option<ServiceEntry>) -> Option<ServiceEntry> {
+        match &self.entry {
+            Some(entry) => Some(entry.clone()),
+            None => current.map(|mut entry| {
+                entry.status = super::Status::Retired;
+                entry.version = Some(self.version);
+                entry.updated_at = Some(self.at);
+                entry
+            }),
+        }
+    }
 }
 
 /// Who changed what, when, to which version.
@@ -43,6 +83,26 @@ pub struct AuditRecord {
     pub target: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
+}
+
+impl AuditRecord {
+    /// The record of `action` on `target` by `by`, numbered `seq`.
+    pub fn new(
+        seq: u64,
+        by: &Attribution,
+        action: &str,
+        target: &str,
+        version: Option<u64>,
+    ) -> Self {
+        AuditRecord {
+            seq,
+            at: by.at,
+            actor: by.actor.to_string(),
+            action: action.to_string(),
+            target: target.to_string(),
+            version,
+        }
+    }
 }
 
 /// An agency with the hash of its current token.

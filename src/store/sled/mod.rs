@@ -111,21 +111,16 @@ impl SledStore {
                 _ => {}
             }
             services.insert(key, value.as_slice())?;
-            let action = match kind {
-                ChangeKind::Created => "service.created",
-                ChangeKind::Updated => "service.updated",
-                ChangeKind::Retired => "service.retired",
-            };
-            append_audit(audit, meta, by, action, &entry.id, Some(version))?;
+            append_audit(
+                audit,
+                meta,
+                by,
+                kind.audit_action(),
+                &entry.id,
+                Some(version),
+            )?;
             let seq = next_seq(meta, keys::CHANGE_SEQ)?;
-            let change = ChangeRecord {
-                seq,
-                id: entry.id.clone(),
-                kind,
-                version,
-                at: by.at,
-                entry: (kind != ChangeKind::Retired).then(|| entry.clone()),
-            };
+            let change = ChangeRecord::of(seq, entry, kind, by);
             changes.insert(&keys::seq(seq), codec::encode(&change))?;
             Ok(change)
         });
@@ -152,21 +147,12 @@ impl SledStore {
                     });
                 }
                 let key = change.id.as_bytes();
-                let entry = match &change.entry {
-                    Some(entry) => Some(entry.clone()),
-                    // A retirement carries no entry: retire the copy held here.
-                    None => services
-                        .get(key)?
-                        .map(|v| codec::decode::<ServiceEntry>(key, &v))
-                        .transpose()
-                        .map_err(ConflictableTransactionError::Abort)?
-                        .map(|mut entry| {
-                            entry.status = crate::model::Status::Retired;
-                            entry.version = Some(change.version);
-                            entry.updated_at = Some(change.at);
-                            entry
-                        }),
-                };
+                let current = services
+                    .get(key)?
+                    .map(|v| codec::decode::<ServiceEntry>(key, &v))
+                    .transpose()
+                    .map_err(ConflictableTransactionError::Abort)?;
+                let entry = change.applied_to(current);
                 if let Some(entry) = entry {
                     services.insert(key, codec::encode(&entry))?;
                 }
@@ -566,14 +552,7 @@ fn append_audit(
     version: Option<u64>,
 ) -> TxResult<()> {
     let seq = next_seq(meta, keys::AUDIT_SEQ)?;
-    let record = AuditRecord {
-        seq,
-        at: by.at,
-        actor: by.actor.to_string(),
-        action: action.to_string(),
-        target: target.to_string(),
-        version,
-    };
+    let record = AuditRecord::new(seq, by, action, target, version);
     audit.insert(&keys::seq(seq), codec::encode(&record))?;
     Ok(())
 }
