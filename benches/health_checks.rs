@@ -52,10 +52,12 @@ async fn run(entries: usize, rounds: usize, history: usize) {
     let addrs: Vec<String> = ports.split_whitespace().map(str::to_string).collect();
 
     let dir = tempfile::tempdir().unwrap();
-    let (registry, store) =
-        veiviser::startup::open_registry(dir.path(), &CatalogueSource::Embedded, 64 << 20)
-            .await
-            .unwrap();
+    let (registry, store) = veiviser::startup::open_registry(
+        &veiviser::config::store_location(None, dir.path(), 64 << 20),
+        &CatalogueSource::Embedded,
+    )
+    .await
+    .unwrap();
     let source = ImportSource {
         agencies: vec![SourceDocument {
             origin: "bench".into(),

@@ -14,6 +14,7 @@ use crate::model::health::HealthSnapshot;
 use crate::routing::Router;
 use crate::seed::{self, CatalogueSource};
 use crate::startup::open_registry;
+use crate::store::Location;
 
 /// `veiviser validate PATH...`: prints every problem as `file: pointer: message`.
 pub fn validate(paths: &[PathBuf], catalogue: &CatalogueSource) -> anyhow::Result<ExitCode> {
@@ -79,13 +80,13 @@ pub fn write_schemas(out: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `veiviser import PATH`: loads documents into the data directory.
+/// `veiviser import PATH`: loads documents into the store.
 pub async fn import(
     path: &Path,
-    data_dir: &Path,
+    location: &Location,
     catalogue: &CatalogueSource,
 ) -> anyhow::Result<ExitCode> {
-    let (registry, _) = open_registry(data_dir, catalogue, 64 << 20).await?;
+    let (registry, _) = open_registry(location, catalogue).await?;
     let loaded = seed::documents_at(path)?;
     let report = registry.import(&loaded.documents).await?;
     for (origin, problem) in &loaded.unreadable {
@@ -115,7 +116,7 @@ pub async fn import(
 /// `veiviser export`: the catalogue as one JSON document on standard output.
 pub async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let (registry, _) =
-        open_registry(&args.data.data_dir, &args.catalogue.source(), 64 << 20).await?;
+        open_registry(&args.data.location(64 << 20), &args.catalogue.source()).await?;
     let doc = registry
         .export(args.format, &args.lang, &args.base_url, chrono::Utc::now())
         .await?;

@@ -2,7 +2,7 @@
 //! (`VEIVISER_ADDR`, `VEIVISER_DATA`, …). Defaults live here; tests build [`Config`] directly.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -13,6 +13,7 @@ use crate::health::protect::ProtectSettings;
 use crate::health::{HealthSettings, Thresholds};
 use crate::outbound::NetworkPolicy;
 use crate::seed::CatalogueSource;
+use crate::store::Location;
 use crate::telemetry::LogFormat;
 
 /// Veiviser: the registry and router behind the national front door for young people.
@@ -35,7 +36,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Validate entry files or folders (as agencies do in their own CI); exit 1 on any error.
     Validate {
         /// Files or folders of `.json` entries (`agencies.json` files hold agencies).
@@ -179,6 +180,30 @@ pub struct DataArg {
     /// Data directory (sled database).
     #[arg(long = "data", env = "VEIVISER_DATA", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// A PostgreSQL database that several instances share instead of `--data`, as a
+    /// libpq-style URL: `postgresql:///veiviser?host=/run/postgresql&user=veiviser`.
+    #[arg(long = "store", env = "VEIVISER_STORE", hide_env_values = true)]
+    pub store: Option<String>,
+}
+
+impl DataArg {
+    /// Where the store is: the shared database if one is named, else sled in `--data`.
+    pub fn location(&self, cache_bytes: u64) -> Location {
+        store_location(self.store.as_deref(), &self.data_dir, cache_bytes)
+    }
+}
+
+/// The shared database at `store` if given, else sled under `data_dir`.
+pub fn store_location(store: Option<&str>, data_dir: &Path, cache_bytes: u64) -> Location {
+    match store {
+        Some(url) => Location::Shared {
+            url: url.to_string(),
+        },
+        None => Location::Embedded {
+            dir: data_dir.join("db"),
+            cache_bytes,
+        },
+    }
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +262,32 @@ pub struct ServeArgs {
     /// reads and routing, refuse writes.
     #[arg(long, env = "VEIVISER_MIRROR_OF")]
     pub mirror_of: Option<url::Url>,
+    /// This instance's name in logs and `/metrics` [default: the host name].
+    #[arg(long, env = "VEIVISER_INSTANCE_ID", value_parser = instance_id)]
+    pub instance_id: Option<String>,
+}
+
+/// Instance names are label values and log fields: letters, digits, `.`, `_`, `-`.
+fn instance_id(name: &str) -> Result<String, String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err("use 1 to 64 letters, digits, '.', '_' or '-'".into())
+    }
+}
+
+/// The host name, as an instance name ("veiviser" when it has none usable).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .and_then(|name| instance_id(name.trim()).ok())
+        .unwrap_or_else(|| "veiviser".into())
 }
 
 /// Harvesting agencies' feeds (reached under the health checks' network policy).
@@ -323,7 +374,12 @@ impl From<&HealthArgs> for HealthSettings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub addr: SocketAddr,
+    /// sled's directory; unused with a shared store.
     pub data_dir: PathBuf,
+    /// The shared database's URL, if the store is shared.
+    pub store: Option<String>,
+    /// This instance's name.
+    pub instance_id: String,
     pub catalogue: CatalogueSource,
     pub admin_token: Option<String>,
     pub cache_bytes: u64,
@@ -343,6 +399,8 @@ impl From<&ServeArgs> for Config {
         Config {
             addr: args.addr,
             data_dir: args.data.data_dir.clone(),
+            store: args.data.store.clone(),
+            instance_id: args.instance_id.clone().unwrap_or_else(host_name),
             catalogue: args.catalogue.source(),
             admin_token: args.admin_token.clone(),
             cache_bytes: args.cache_mb << 20,
@@ -366,6 +424,11 @@ impl From<&ServeArgs> for Config {
 }
 
 impl Config {
+    /// Where this configuration's store is.
+    pub fn location(&self) -> Location {
+        store_location(self.store.as_deref(), &self.data_dir, self.cache_bytes)
+    }
+
     /// A configuration for tests: port 0 on loopback, the given data directory, the
     /// embedded catalogue, a fixed operator token, health checks allowed to reach loopback
     /// (the tests' own targets) and run as soon as they are planned.
@@ -373,6 +436,8 @@ impl Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
+            store: None,
+            instance_id: "test".into(),
             catalogue: CatalogueSource::Embedded,
             admin_token: Some(admin_token.to_string()),
             cache_bytes: 16 << 20,

@@ -7,7 +7,8 @@
 //! A tour of the crate, from the inside out:
 //! - [`model`]: the entry, agencies, opening hours, health states, feeds, change records,
 //!   queries, reference data and validation. Plain Rust, no HTTP and no storage.
-//! - [`store`]: the engine-neutral store trait, with sled as its embedded engine.
+//! - [`store`]: the engine-neutral store trait; sled is its embedded engine, PostgreSQL the
+//!   one several instances share.
 //! - [`export`]: the catalogue as HSDS 3 and CPSV-AP-NO (pure mappings).
 //! - [`outbound`]: the HTTP client bound to the network policy.
 //! - [`routing`]: understanding a young person's question and ranking services for it.

@@ -39,14 +39,14 @@ async fn run() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_format);
     let result = match &cli.command {
-        Command::Serve(args) => serve(Config::from(args)).await,
+        Command::Serve(args) => serve(Config::from(args.as_ref())).await,
         Command::Validate { paths, catalogue } => commands::validate(paths, &catalogue.source()),
         Command::Schema { out } => commands::write_schemas(out),
         Command::Import {
             path,
             data,
             catalogue,
-        } => commands::import(path, &data.data_dir, &catalogue.source()).await,
+        } => commands::import(path, &data.location(64 << 20), &catalogue.source()).await,
         Command::Route(args) => commands::route(args),
         Command::Export(args) => commands::export(args).await,
         Command::Lexicon(LexiconCommand::Build(args)) => commands::build_lexicon(args),

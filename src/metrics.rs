@@ -128,6 +128,8 @@ pub struct CatalogueGauges {
     pub stale: usize,
     /// Other gauges: (name, help, value).
     pub extra: Vec<(&'static str, &'static str, f64)>,
+    /// This instance's name and its store's engine, for `veiviser_instance_info`.
+    pub instance: (String, &'static str),
 }
 
 impl Metrics {
@@ -316,6 +318,17 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
             }
         }
+        header(
+            &mut out,
+            "veiviser_instance_info",
+            "gauge",
+            "Always 1: the instance's name (--instance-id) and its store's engine.",
+        );
+        let (instance, engine) = &gauges.instance;
+        let _ = writeln!(
+            out,
+            "veiviser_instance_info{{instance=\"{instance}\",store=\"{engine}\"}} 1"
+        );
         for (name, help, value) in &gauges.extra {
             header(&mut out, name, "gauge", help);
             // The exposition format spells the infinities +Inf and -Inf.

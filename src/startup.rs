@@ -33,13 +33,22 @@ pub struct Application {
 impl Application {
     /// Opens everything and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let (registry, store) =
-            open_registry(&config.data_dir, &config.catalogue, config.cache_bytes).await?;
-        // A mirror's catalogue is its primary's, nothing else.
-        if config.mirror_of.is_none() {
-            seed_if_new(&registry, &config.catalogue).await?;
+        let location = config.location();
+        let (registry, store) = open_registry(&location, &config.catalogue).await?;
+        {
+            // Instances sharing a store start together: one sets it up, the others wait
+            // and find it set up.
+            let _setup = store
+                .setup_lock()
+                .await
+                .context("cannot take the setup lock")?;
+            // A mirror's catalogue is its primary's, nothing else.
+            if config.mirror_of.is_none() {
+                seed_if_new(&registry, &config.catalogue).await?;
+            }
+            let token_file = (!location.is_shared()).then_some(config.data_dir.as_path());
+            ensure_admin_token(&registry, token_file, config.admin_token.as_deref()).await?;
         }
-        ensure_admin_token(&registry, &config.data_dir, config.admin_token.as_deref()).await?;
         let metrics = Arc::new(Metrics::default());
         let checker = Checker::new(
             store,
@@ -89,6 +98,7 @@ impl Application {
             public_url: config.public_url.clone(),
             changes_max_wait: config.changes_max_wait,
             started_at: Instant::now(),
+            instance: (config.instance_id.clone(), location.engine()),
         });
         Ok(Application {
             listener,
@@ -126,7 +136,12 @@ impl Application {
             tracing::info!(primary = %mirror.primary(), "running as a read-only mirror");
             mirror.start();
         }
-        tracing::info!(addr = %self.local_addr(), "Veiviser is listening");
+        tracing::info!(
+            addr = %self.local_addr(),
+            instance = %self.config.instance_id,
+            store = self.state.instance.1,
+            "Veiviser is listening"
+        );
         let routes = api::routes(self.state.clone());
         api::server::serve(self.listener, routes, shutdown, self.config.limits).await;
         if let Some(mirror) = &self.state.mirror {
@@ -140,26 +155,24 @@ impl Application {
     }
 }
 
-/// Opens the store in `data_dir` and the validator over the catalogue's reference data,
+/// Opens the store at `location` and the validator over the catalogue's reference data,
 /// and the registry over both. The store handle is for the health checker, whose records
 /// are its own; the catalogue is written only through the registry.
 pub async fn open_registry(
-    data_dir: &Path,
+    location: &store::Location,
     catalogue: &CatalogueSource,
-    cache_bytes: u64,
 ) -> anyhow::Result<(Registry, SharedStore)> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    if let store::Location::Embedded { dir, .. } = location {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    }
     let reference = catalogue
         .reference()
         .context("cannot read the reference data")?;
     let validator = Arc::new(Validator::new(Arc::new(reference)));
-    let location = store::Location::Embedded {
-        dir: data_dir.join("db"),
-        cache_bytes,
-    };
-    let store = store::open(&location)
-        .with_context(|| format!("cannot open the database in {}", data_dir.display()))?;
+    let store = store::open(location)
+        .await
+        .with_context(|| format!("cannot open the store ({})", location.describe()))?;
     let registry = Registry::new(store.clone(), validator).await?;
     Ok((registry, store))
 }
@@ -188,9 +201,11 @@ async fn seed_if_new(registry: &Registry, catalogue: &CatalogueSource) -> anyhow
 
 /// Sets the operator token's hash: the configured token wins; otherwise an existing hash is
 /// kept; otherwise a token is generated and written once to `<data>/admin-token` (0600).
+/// A shared store has no data directory to write it to (`data_dir` is `None`): its first
+/// instance must be given one.
 async fn ensure_admin_token(
     registry: &Registry,
-    data_dir: &Path,
+    data_dir: Option<&Path>,
     configured: Option<&str>,
 ) -> anyhow::Result<()> {
     if let Some(token) = configured {
@@ -206,6 +221,12 @@ async fn ensure_admin_token(
     if registry.has_operator_token().await? {
         return Ok(());
     }
+    let Some(data_dir) = data_dir else {
+        anyhow::bail!(
+            "the shared store has no operator token yet: start this first instance with \
+             VEIVISER_ADMIN_TOKEN (at least 16 characters); only its hash is stored"
+        );
+    };
     let token = auth::new_operator_token();
     let path = data_dir.join("admin-token");
     write_private(&path, &token)

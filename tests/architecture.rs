@@ -250,18 +250,42 @@ fn no_two_files_import_each_other_even_through_others() {
     );
 }
 
+/// Each storage adapter under `src/store/` and the crates only it may use.
+const ENGINES: &[(&str, &[&str])] = &[
+    ("sled", &["sled"]),
+    ("postgres", &["tokio_postgres", "deadpool_postgres"]),
+];
+
+/// The engine crates `code` of `module` names outside the adapter each belongs to: the
+/// sled crate itself counts, this crate's `store::sled` module does not.
+fn engine_crates_outside_their_adapter(module: &[String], code: &str) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    for (adapter, crates) in ENGINES {
+        let in_adapter = module.len() >= 2 && module[0] == "store" && module[1] == *adapter;
+        for name in *crates {
+            let pattern = format!("{name}::");
+            let names_it = code.match_indices(&pattern).any(|(at, _)| {
+                let before = &code[..at];
+                !before.ends_with("store::")
+                    && !before.ends_with("self::")
+                    && !before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            });
+            if names_it && !in_adapter {
+                found.push(*name);
+            }
+        }
+    }
+    found
+}
+
 #[test]
 fn only_the_store_names_a_storage_engine_and_no_one_reaches_around_the_registry() {
     let mut broken = Vec::new();
     for (module, path) in modules() {
         let code = code_of(&path);
         let in_store = module.first().is_some_and(|m| m == "store");
-        // The sled crate itself, not this crate's `store::sled` module.
-        let names_sled = code
-            .match_indices("sled::")
-            .any(|(at, _)| !code[..at].ends_with("store::") && !code[..at].ends_with("self::"));
-        if names_sled && module.get(..2) != Some(&["store".to_string(), "sled".to_string()]) {
-            broken.push(format!("{} uses the sled crate", path.display()));
+        for name in engine_crates_outside_their_adapter(&module, &code) {
+            broken.push(format!("{} uses the {name} crate", path.display()));
         }
         if !in_store && code.contains(".store()") {
             broken.push(format!(
@@ -300,6 +324,22 @@ fn the_checks_see_what_they_look_for() {
     ] {
         planted.get_mut(&module(from)).unwrap().insert(module(to));
     }
+    let registry = module("registry");
+    assert_eq!(
+        engine_crates_outside_their_adapter(&registry, "use tokio_postgres::Client;"),
+        ["tokio_postgres"]
+    );
+    assert_eq!(
+        engine_crates_outside_their_adapter(&registry, "let db: sled::Db;"),
+        ["sled"]
+    );
+    assert!(
+        engine_crates_outside_their_adapter(&module("store::postgres"), "use tokio_postgres::Row;")
+            .is_empty()
+    );
+    assert!(
+        engine_crates_outside_their_adapter(&module("store"), "self::sled::SledStore").is_empty()
+    );
     let found = cycles(&planted);
     assert!(
         found

@@ -69,6 +69,9 @@ pub enum ApiError {
     /// 409: the resource is busy (a harvest of this feed is running already); try again.
     #[error("{0}")]
     Busy(String),
+    /// 503: the store cannot be reached now (a lost database); try again shortly.
+    #[error("{0}")]
+    Unavailable(String),
     /// 500: logged with its cause here; the client sees an opaque message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -123,6 +126,11 @@ fn problem_kind(e: &ApiError) -> (StatusCode, &'static str, &'static str) {
             "Read-only mirror",
         ),
         Busy(_) => (StatusCode::CONFLICT, "busy", "Busy"),
+        Unavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+        ),
         Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -178,6 +186,11 @@ impl ApiError {
                 headers.insert(header::LINK, link);
             }
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750 §3: a token was sent and is wrong, or no usable one was sent.
             let challenge = if matches!(self, ApiError::InvalidToken) {
@@ -224,7 +237,15 @@ impl From<HarvestError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "storage unavailable");
+                ApiError::Unavailable(
+                    "the catalogue's database cannot be reached; try again shortly".into(),
+                )
+            }
+            e => ApiError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -43,6 +43,8 @@ pub struct Services {
     /// The longest a change-feed long poll is held.
     pub changes_max_wait: std::time::Duration,
     pub started_at: Instant,
+    /// This instance's name and its store's engine.
+    pub instance: (String, &'static str),
 }
 
 impl AppState {

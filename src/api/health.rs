@@ -131,6 +131,7 @@ pub async fn metrics(ctx: &Ctx) -> Result<Response, ApiError> {
         checks_by_state: checker.state_counts().into_iter().collect(),
         stale: checker.stale_count(),
         extra,
+        instance: ctx.state.instance.clone(),
     };
     let mut response = Response::new(ctx.state.metrics.render(&gauges).into());
     response.headers_mut().insert(

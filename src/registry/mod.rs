@@ -100,10 +100,25 @@ pub struct Registry {
 impl Registry {
     pub async fn new(store: SharedStore, validator: Arc<Validator>) -> Result<Self> {
         let last = store.last_change_seq().await?;
+        let committed = Arc::new(watch::channel(last).0);
+        // Other instances sharing the store write too: their changes move the same signal.
+        if let Some(mut shared) = store.change_signal() {
+            let committed = committed.clone();
+            tokio::spawn(async move {
+                while shared.changed().await.is_ok() {
+                    let last = *shared.borrow_and_update();
+                    committed.send_if_modified(|seen| {
+                        let moved = last > *seen;
+                        *seen = (*seen).max(last);
+                        moved
+                    });
+                }
+            });
+        }
         Ok(Registry {
             store,
             validator,
-            committed: Arc::new(watch::channel(last).0),
+            committed,
         })
     }
 

@@ -5,10 +5,12 @@
 //! ([`ServiceQuery`]), never closures, so that an engine can answer them natively.
 //!
 //! - [`sled`]: the embedded engine, the default (`--data DIR`).
+//! - [`postgres`]: a database shared by several instances (`--store postgresql://…`).
 //! - [`suite`]: the behaviour every engine must show, run against each.
 //!
 //! No engine's type crosses this module's boundary.
 
+pub mod postgres;
 pub mod sled;
 #[cfg(test)]
 mod suite;
@@ -36,6 +38,9 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
     #[error("storage failed: {0}")]
     Backend(String),
+    /// The engine cannot be reached now (a lost database connection); try again later.
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -51,13 +56,67 @@ pub enum Location {
         dir: std::path::PathBuf,
         cache_bytes: u64,
     },
+    /// A PostgreSQL database that several instances share (a libpq-style URL).
+    Shared { url: String },
+}
+
+impl Location {
+    /// The engine's name, for logs and `/metrics`.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Location::Embedded { .. } => "sled",
+            Location::Shared { .. } => "postgresql",
+        }
+    }
+
+    /// Where it is, for messages: the directory, or the database URL without a password.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Embedded { dir, .. } => dir.display().to_string(),
+            Location::Shared { url } => match url::Url::parse(url) {
+                Ok(mut parsed) if parsed.password().is_some() => {
+                    let _ = parsed.set_password(Some("***"));
+                    parsed.to_string()
+                }
+                Ok(parsed) => parsed.to_string(),
+                Err(_) => "a PostgreSQL database".into(),
+            },
+        }
+    }
+
+    /// Whether other processes may share this store (so setup must take its lock, and
+    /// nothing may be kept on this machine).
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Location::Shared { .. })
+    }
 }
 
 /// Opens (or creates) the store at `location`.
-pub fn open(location: &Location) -> Result<SharedStore> {
+pub async fn open(location: &Location) -> Result<SharedStore> {
     match location {
         Location::Embedded { dir, cache_bytes } => {
             Ok(Arc::new(self::sled::SledStore::open(dir, *cache_bytes)?))
+        }
+        Location::Shared { url } => Ok(Arc::new(self::postgres::PostgresStore::open(url).await?)),
+    }
+}
+
+/// Held while one instance sets up a store that others may share (loads the default
+/// catalogue, stores the operator token); dropping it lets the next one in.
+pub struct SetupGuard {
+    _holder: Option<Box<dyn Send + Sync>>,
+}
+
+impl SetupGuard {
+    /// A guard for a store no other process can open meanwhile.
+    pub fn alone() -> Self {
+        SetupGuard { _holder: None }
+    }
+
+    /// A guard that holds the lock as long as it keeps `holder`.
+    pub fn holding(holder: impl Send + Sync + 'static) -> Self {
+        SetupGuard {
+            _holder: Some(Box::new(holder)),
         }
     }
 }
@@ -211,4 +270,17 @@ pub trait Store: Send + Sync + 'static {
     async fn set_meta(&self, key: MetaKey, value: &str) -> Result<()>;
 
     async fn stats(&self) -> Result<StoreStats>;
+
+    // ----- sharing -----
+
+    /// The newest change number as other processes sharing this store move it, for an
+    /// engine that can be shared; `None` where this process is the only writer.
+    fn change_signal(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// Waits until this process alone may set the store up (see [`SetupGuard`]).
+    async fn setup_lock(&self) -> Result<SetupGuard> {
+        Ok(SetupGuard::alone())
+    }
 }

@@ -1,5 +1,6 @@
 //! One integration binary: every test starts a real server on 127.0.0.1:0 with its own
-//! sled directory and talks to it over HTTP.
+//! sled directory (or, in `shared_store`, a database of a throwaway PostgreSQL cluster) and
+//! talks to it over HTTP.
 
 mod agencies;
 mod browser;
@@ -14,7 +15,10 @@ mod health;
 mod helpers;
 mod meta;
 mod persistence;
+#[path = "../support/pg.rs"]
+mod pg;
 mod routing;
 mod routing_eval;
 mod services;
+mod shared_store;
 mod targets;
