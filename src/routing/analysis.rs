@@ -494,10 +494,29 @@ impl Analysis {
             })
             .flat_map(|m| m.start..m.end)
             .collect();
-        let negators: Vec<(usize, u16)> = mentions
+        // A negation spent on a word it turns into its opposite reaches no further: in
+        // "klarer ikke slutte å skade meg" it makes "slutte" not stopping, and the harm
+        // goes on.
+        let spent_at = |at: usize, clause: u16| {
+            mentions
+                .iter()
+                .filter(|o| {
+                    o.start > at
+                        && o.start <= at + NEGATION_BEFORE
+                        && self.tokens[o.start].clause == clause
+                        && lexicon.concepts[o.concept as usize].negated.is_some()
+                })
+                .map(|o| o.end)
+                .min()
+                .unwrap_or(usize::MAX)
+        };
+        let negators: Vec<(usize, u16, usize)> = mentions
             .iter()
             .filter(|m| m.concept == negation && !owned.contains(&m.start))
-            .map(|m| (m.start, self.tokens[m.start].clause))
+            .map(|m| {
+                let clause = self.tokens[m.start].clause;
+                (m.start, clause, spent_at(m.start, clause))
+            })
             .collect();
         let mut replaced = Vec::new();
         for m in mentions.iter_mut() {
@@ -509,10 +528,11 @@ impl Analysis {
             let own_negation = m
                 .pattern
                 .is_some_and(|p| lexicon.patterns[p as usize].includes_negation);
-            let negated = negators.iter().any(|&(at, clause)| {
+            let negated = negators.iter().any(|&(at, clause, reach)| {
                 clauses.contains(&clause)
                     && at + NEGATION_BEFORE >= m.start
                     && at < m.end + NEGATION_AFTER
+                    && m.start < reach
                     && !(own_negation && (m.start..m.end).contains(&at))
             });
             if !negated {
@@ -563,6 +583,8 @@ mod tests {
             {"id": "hope"},
             {"id": "exaggeration"},
             {"id": "bullying", "nb": ["mobbe"]},
+            {"id": "stop", "nb": ["slutte"], "negated": "not-stopping"},
+            {"id": "not-stopping"},
             {"id": "kill", "nb": ["drepe"]},
             {"id": "death-threat", "phrases": ["@kill meg"]},
             {"id": "mutilation", "phrases": ["lemlestet"]},
@@ -590,6 +612,9 @@ mod tests {
         får\tfå\t\tnb\n\
         luft\tluft\t\tnb\n\
         mobbet\tmobbe\tbullying\tnb\n\
+        mobbe\tmobbe\tbullying\tnb\n\
+        slutte\tslutte\tstop\tnb\n\
+        klarer\tklare\t\tnb\n\
         drepte\tdrepe\tkill\tnb\n\
         jeg\tjeg\t\tnb\n\
         meg\tjeg\t\tnb\n\
@@ -658,6 +683,16 @@ mod tests {
         // The compound's analysis names a part's lemma, "lest", which "read" also has.
         assert_eq!(concepts_of("lemlestet"), ["mutilation"]);
         assert!(concepts_of("hun har lest").is_empty());
+    }
+
+    #[test]
+    fn a_negation_spent_on_stopping_does_not_reach_what_goes_on() {
+        // "cannot stop bullying": the bullying goes on.
+        assert_eq!(
+            concepts_of("klarer ikke slutte å mobbe"),
+            ["bullying", "not-stopping"]
+        );
+        assert!(concepts_of("jeg ikke mobbe").is_empty());
     }
 
     #[test]
