@@ -408,7 +408,10 @@ impl From<&ServeArgs> for Config {
                 header_read_timeout: Duration::from_secs(args.header_timeout_s),
                 shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
             },
-            health: HealthSettings::from(&args.health),
+            health: HealthSettings {
+                instance: args.instance_id.clone().unwrap_or_else(host_name),
+                ..HealthSettings::from(&args.health)
+            },
             harvest: HarvestSettings {
                 policy: NetworkPolicy::allowing(args.health.allow_net.clone()),
                 max_bytes: args.harvest.harvest_max_mb.max(1) << 20,
@@ -450,6 +453,7 @@ impl Config {
             health: HealthSettings {
                 policy: NetworkPolicy::only(vec!["127.0.0.0/8".parse().expect("a CIDR")]),
                 spread_first_checks: false,
+                shared_refresh: Duration::from_secs(1),
                 alert_backoff: Duration::from_millis(200),
                 ..HealthSettings::default()
             },

@@ -5,6 +5,7 @@
 //! state republishes the snapshot or raises an alert.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ use crate::model::health::{CheckRecord, CheckState, ProbeResult, Transition};
 use crate::model::query::ServiceQuery;
 use crate::model::{ServiceEntry, Status};
 use crate::outbound::{NetworkPolicy, Purpose, guarded_client};
-use crate::store::SharedStore;
+use crate::store::{CheckSchedule, SharedStore};
 
 pub use crate::model::health::CheckKey;
 
@@ -79,6 +80,20 @@ struct Inner {
     protect: Mutex<Protect>,
     probes: Mutex<JoinSet<()>>,
     background: Mutex<Background>,
+    /// Set where the store shares checks out between instances: what is due is claimed
+    /// there, not decided here.
+    shared: Option<Shared>,
+}
+
+/// The state of a checker that shares its checks with other instances.
+struct Shared {
+    schedule: Arc<dyn CheckSchedule>,
+    /// The plan changed since the schedule was last told.
+    replan: AtomicBool,
+    /// A claim is under way (ticks do not overlap).
+    claiming: AtomicBool,
+    /// When the others' records were last read.
+    refreshed: Mutex<Instant>,
 }
 
 #[derive(Default)]
@@ -111,6 +126,7 @@ impl Checker {
             settings.alert_backoff,
         );
         let protect = Mutex::new(Protect::new(settings.protect));
+        let store_schedule = store.check_schedule();
         let inner = Arc::new(Inner {
             global: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             store,
@@ -129,6 +145,12 @@ impl Checker {
             protect,
             probes: Mutex::new(JoinSet::new()),
             background: Mutex::default(),
+            shared: store_schedule.map(|schedule| Shared {
+                schedule,
+                replan: AtomicBool::new(true),
+                claiming: AtomicBool::new(false),
+                refreshed: Mutex::new(Instant::now()),
+            }),
         });
         let checker = Checker { inner };
         checker.load().await?;
@@ -225,7 +247,15 @@ impl Checker {
         }
         self.refresh_stale_from(&services);
         self.publish_all();
+        self.replan();
         Ok(())
+    }
+
+    /// Tells the shared schedule, at the next tick, that the plan changed.
+    fn replan(&self) {
+        if let Some(shared) = &self.inner.shared {
+            shared.replan.store(true, Ordering::SeqCst);
+        }
     }
 
     /// The checks of one entry, each first due at its place in the spread.
@@ -316,6 +346,7 @@ impl Checker {
             }
         }
         self.publish_service(id, entry.as_ref());
+        self.replan();
         Ok(())
     }
 
@@ -345,8 +376,21 @@ impl Checker {
         Ok(())
     }
 
-    /// Starts every due check that is not already running.
+    /// Starts every due check that is not already running. With a shared schedule the due
+    /// checks are claimed from it, up to the free probe slots.
     pub fn dispatch_due(&self) {
+        if let Some(shared) = &self.inner.shared {
+            if !shared.claiming.swap(true, Ordering::SeqCst) {
+                let checker = self.clone();
+                tokio::spawn(async move {
+                    checker.dispatch_shared().await;
+                    if let Some(shared) = &checker.inner.shared {
+                        shared.claiming.store(false, Ordering::SeqCst);
+                    }
+                });
+            }
+            return;
+        }
         let now = Instant::now();
         let due: Vec<(CheckKey, HealthCheck, String)> = {
             let mut plan = lock(&self.inner.plan);
@@ -359,6 +403,95 @@ impl Checker {
                 })
                 .collect()
         };
+        self.spawn_probes(due);
+    }
+
+    /// One tick of a checker sharing its checks: tell the schedule a changed plan, read
+    /// what the other instances learnt, claim what is due and probe it.
+    async fn dispatch_shared(&self) {
+        let Some(shared) = &self.inner.shared else {
+            return;
+        };
+        if shared.replan.swap(false, Ordering::SeqCst) {
+            let checks: Vec<(CheckKey, u32)> = lock(&self.inner.plan)
+                .iter()
+                .map(|(key, p)| (key.clone(), p.check.interval_s()))
+                .collect();
+            let spread = self.inner.settings.spread_first_checks;
+            if let Err(e) = shared.schedule.plan(&checks, spread).await {
+                tracing::warn!(error = %e, "cannot update the shared check schedule");
+                shared.replan.store(true, Ordering::SeqCst);
+                return;
+            }
+        }
+        let refresh_due = lock(&shared.refreshed).elapsed() >= self.inner.settings.shared_refresh;
+        if refresh_due {
+            *lock(&shared.refreshed) = Instant::now();
+            if let Err(e) = self.adopt_stored_records().await {
+                tracing::warn!(error = %e, "cannot read the shared health records");
+            }
+        }
+        let in_flight = lock(&self.inner.plan)
+            .values()
+            .filter(|p| p.in_flight)
+            .count();
+        let free = self.inner.settings.concurrency.saturating_sub(in_flight);
+        if free == 0 {
+            return;
+        }
+        let claimed = match shared
+            .schedule
+            .claim_due(&self.inner.settings.instance, free)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim due health checks");
+                return;
+            }
+        };
+        let due: Vec<(CheckKey, HealthCheck, String)> = {
+            let mut plan = lock(&self.inner.plan);
+            claimed
+                .into_iter()
+                .filter_map(|key| {
+                    // A check this instance does not know yet (its catalogue is a moment
+                    // behind) is due again next interval.
+                    let p = plan.get_mut(&key).filter(|p| !p.in_flight)?;
+                    p.in_flight = true;
+                    Some((key, p.check.clone(), p.host.clone()))
+                })
+                .collect()
+        };
+        self.spawn_probes(due);
+    }
+
+    /// Takes the records other instances stored for the checks planned here, and
+    /// republishes the snapshot if any changed.
+    async fn adopt_stored_records(&self) -> Result<(), HealthError> {
+        let stored = self.inner.store.health_records().await?;
+        let changed = {
+            let plan = lock(&self.inner.plan);
+            let mut records = lock(&self.inner.records);
+            let mut changed = false;
+            for (key, record) in stored {
+                if plan.get(&key).is_none_or(|p| p.in_flight) {
+                    continue;
+                }
+                if records.get(&key) != Some(&record) {
+                    records.insert(key, record);
+                    changed = true;
+                }
+            }
+            changed
+        };
+        if changed {
+            self.publish_all();
+        }
+        Ok(())
+    }
+
+    fn spawn_probes(&self, due: Vec<(CheckKey, HealthCheck, String)>) {
         if due.is_empty() {
             return;
         }
@@ -409,8 +542,17 @@ impl Checker {
             .filter(|p| p.check == *check)
             .cloned();
         let Some(planned) = planned else { return };
+        // Sharing checks, the last probe may have been another instance's: its record is
+        // the one to go on from.
+        let stored = match &self.inner.shared {
+            Some(_) => self.inner.store.health_record(key).await.ok().flatten(),
+            None => None,
+        };
         let (record, transition) = {
             let mut records = lock(&self.inner.records);
+            if let Some(stored) = stored {
+                records.insert(key.clone(), stored);
+            }
             let record = records
                 .entry(key.clone())
                 .or_insert_with(|| CheckRecord::new(result.at));

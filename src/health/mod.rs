@@ -62,6 +62,10 @@ pub struct HealthSettings {
     pub alert_backoff: Duration,
     /// When a mass failure is taken for the checker's own.
     pub protect: protect::ProtectSettings,
+    /// This instance's name, in the claims of a shared check schedule.
+    pub instance: String,
+    /// How often an instance sharing its checks reads the records the others wrote.
+    pub shared_refresh: Duration,
 }
 
 impl Default for HealthSettings {
@@ -77,6 +81,8 @@ impl Default for HealthSettings {
             alert_attempts: 6,
             alert_backoff: Duration::from_secs(2),
             protect: protect::ProtectSettings::default(),
+            instance: "veiviser".into(),
+            shared_refresh: Duration::from_secs(5),
         }
     }
 }

@@ -156,6 +156,20 @@ pub enum MetaKey {
     Seeded,
 }
 
+/// Health checks shared out between instances of a shared store, with no owner: whoever
+/// has a free probe slot claims what is due.
+#[async_trait]
+pub trait CheckSchedule: Send + Sync {
+    /// Makes the schedule hold exactly `checks` (each with its interval in seconds). A new
+    /// check is due at once, or somewhere within its first interval when `spread`; a check
+    /// kept keeps its due time.
+    async fn plan(&self, checks: &[(CheckKey, u32)], spread: bool) -> Result<()>;
+
+    /// Claims up to `limit` due checks for `instance`, moving each one interval on in the
+    /// same statement, so that no other instance claims it again within the interval.
+    async fn claim_due(&self, instance: &str, limit: usize) -> Result<Vec<CheckKey>>;
+}
+
 /// Sizes for `/metrics`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -233,6 +247,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every stored health record.
     async fn health_records(&self) -> Result<Vec<(CheckKey, CheckRecord)>>;
 
+    /// One channel's stored health record.
+    async fn health_record(&self, key: &CheckKey) -> Result<Option<CheckRecord>>;
+
     /// Forgets every health record of a service.
     async fn forget_health(&self, service_id: &str) -> Result<()>;
 
@@ -276,6 +293,12 @@ pub trait Store: Send + Sync + 'static {
     /// The newest change number as other processes sharing this store move it, for an
     /// engine that can be shared; `None` where this process is the only writer.
     fn change_signal(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// The schedule that shares health checks out between the processes sharing this
+    /// store; `None` where this process runs every check itself.
+    fn check_schedule(&self) -> Option<Arc<dyn CheckSchedule>> {
         None
     }
 

@@ -399,6 +399,9 @@ async fn health_records_are_kept_per_channel_and_forgotten_per_service(store: Sh
             ("ab", 0, CheckState::Warning)
         ]
     );
+    let one = store.health_record(&key("a", 2)).await.unwrap();
+    assert_eq!(one.map(|r| r.state), Some(CheckState::Critical));
+    assert_eq!(store.health_record(&key("a", 1)).await.unwrap(), None);
     // Forgetting "a" leaves "ab": ids are not prefixes of one another.
     store.forget_health("a").await.unwrap();
     let left = store.health_records().await.unwrap();

@@ -192,3 +192,51 @@ async fn losing_the_database_makes_writes_unavailable_while_routing_goes_on() {
     assert_eq!(written.status(), StatusCode::CREATED);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_checks_are_shared_out_and_every_instance_reports_them() {
+    use crate::targets::{Behaviour, Target};
+    let Some(url) = database("checks").await else {
+        return;
+    };
+    let (a, b) = tokio::join!(instance(&url, "a"), instance(&url, "b"));
+    let token = a.create_agency("sjekket-etat").await;
+    let mut targets = Vec::new();
+    for _ in 0..4 {
+        targets.push(Target::spawn(Behaviour::Status).await);
+    }
+    let channels: Vec<Value> = targets
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "kind": "web", "address": "https://example.no",
+                "health_check": { "url": t.url("/"), "interval_s": 60 }
+            })
+        })
+        .collect();
+    let mut entry = sample_entry("delt-sjekk");
+    entry["channels"] = Value::Array(channels);
+    assert_eq!(
+        a.post_service(&token, &entry).await.status(),
+        StatusCode::CREATED
+    );
+    // Both instances report every check passing, whichever instance probed it.
+    for app in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let health = app.get_json("/v1/services/delt-sjekk/health").await;
+            let checks = health["checks"].as_array().unwrap();
+            if checks.len() == 4 && checks.iter().all(|c| c["state"] == "passing") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{health:#}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // Each check was probed once in its interval, by one of the two.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let probes: Vec<usize> = targets.iter().map(Target::connections).collect();
+    assert_eq!(probes, [1, 1, 1, 1]);
+    a.stop().await;
+    b.stop().await;
+}

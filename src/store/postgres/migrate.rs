@@ -6,7 +6,10 @@
 use super::{Result, StoreError};
 
 /// (number, SQL), in order. Never edit one that has shipped; add the next.
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_catalogue.sql"))];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_catalogue.sql")),
+    (2, include_str!("migrations/0002_check_schedule.sql")),
+];
 
 /// The transaction-scoped advisory lock migrations run under.
 const MIGRATION_LOCK: i64 = 0x7665_6976_0001;

@@ -19,6 +19,7 @@ mod follow;
 mod migrate;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,7 +31,8 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    AgencyWrite, CheckKey, MetaKey, Result, ServiceWrite, SetupGuard, Store, StoreError, StoreStats,
+    AgencyWrite, CheckKey, CheckSchedule, MetaKey, Result, ServiceWrite, SetupGuard, Store,
+    StoreError, StoreStats,
 };
 use crate::model::change::{AgencyRecord, Attribution, AuditRecord, ChangeKind, ChangeRecord};
 use crate::model::feed::{FeedRecord, HarvestRun};
@@ -680,6 +682,22 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn health_record(&self, key: &CheckKey) -> Result<Option<CheckRecord>> {
+        let channel = i32::try_from(key.1).unwrap_or(i32::MAX);
+        deadline(async {
+            self.client()
+                .await?
+                .query_opt(
+                    "SELECT record FROM health WHERE service_id = $1 AND channel = $2",
+                    &[&key.0, &channel],
+                )
+                .await?
+                .map(|row| record(&row, 0, &key.0))
+                .transpose()
+        })
+        .await
+    }
+
     async fn forget_health(&self, service_id: &str) -> Result<()> {
         deadline(async {
             self.client()
@@ -844,6 +862,12 @@ impl Store for PostgresStore {
         Some(self.changes.clone())
     }
 
+    fn check_schedule(&self) -> Option<Arc<dyn CheckSchedule>> {
+        Some(Arc::new(SharedChecks {
+            pool: self.pool.clone(),
+        }))
+    }
+
     async fn setup_lock(&self) -> Result<SetupGuard> {
         // A connection of its own, outside the pool: the session lock lasts as long as
         // the connection, and closing it (the guard's drop) lets the next instance in.
@@ -857,6 +881,79 @@ impl Store for PostgresStore {
             .execute("SELECT pg_advisory_lock($1)", &[&SETUP_LOCK])
             .await?;
         Ok(SetupGuard::holding((client, follow::AbortOnDrop(driver))))
+    }
+}
+
+/// The shared health-check schedule (`check_schedule`).
+struct SharedChecks {
+    pool: Pool,
+}
+
+#[async_trait]
+impl CheckSchedule for SharedChecks {
+    async fn plan(&self, checks: &[(CheckKey, u32)], spread: bool) -> Result<()> {
+        let ids: Vec<&str> = checks.iter().map(|((id, _), _)| id.as_str()).collect();
+        let channels: Vec<i32> = checks
+            .iter()
+            .map(|((_, c), _)| i32::try_from(*c).unwrap_or(i32::MAX))
+            .collect();
+        let intervals: Vec<i32> = checks
+            .iter()
+            .map(|(_, i)| i32::try_from(*i).unwrap_or(i32::MAX))
+            .collect();
+        deadline(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            tx.execute(
+                "INSERT INTO check_schedule (service_id, channel, interval_s, next_due) \
+                 SELECT s, c, i, now() + CASE WHEN $4 THEN random() * i * interval '1 second' \
+                                               ELSE interval '0' END \
+                 FROM unnest($1::text[], $2::int[], $3::int[]) AS t(s, c, i) \
+                 ON CONFLICT (service_id, channel) DO UPDATE SET interval_s = EXCLUDED.interval_s \
+                 WHERE check_schedule.interval_s <> EXCLUDED.interval_s",
+                &[&ids, &channels, &intervals, &spread],
+            )
+            .await?;
+            tx.execute(
+                "DELETE FROM check_schedule cs WHERE NOT EXISTS \
+                 (SELECT 1 FROM unnest($1::text[], $2::int[]) AS t(s, c) \
+                  WHERE t.s = cs.service_id AND t.c = cs.channel)",
+                &[&ids, &channels],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_due(&self, instance: &str, limit: usize) -> Result<Vec<CheckKey>> {
+        deadline(async {
+            let rows = self
+                .pool
+                .get()
+                .await?
+                .query(
+                    "UPDATE check_schedule cs \
+                     SET next_due = now() + cs.interval_s * interval '1 second', \
+                         claimed_by = $1, claimed_at = now() \
+                     FROM (SELECT service_id, channel FROM check_schedule \
+                           WHERE next_due <= now() ORDER BY next_due LIMIT $2 \
+                           FOR UPDATE SKIP LOCKED) due \
+                     WHERE cs.service_id = due.service_id AND cs.channel = due.channel \
+                     RETURNING cs.service_id, cs.channel",
+                    &[&instance, &sql_int(limit as u64)],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|row| {
+                    let channel: i32 = row.get(1);
+                    (row.get(0), usize::try_from(channel).unwrap_or(0))
+                })
+                .collect())
+        })
+        .await
     }
 }
 
@@ -1028,6 +1125,59 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.last_change_seq().await.unwrap(), 1);
+    }
+
+    /// Checks shared out with no owner: instances claiming at once never get the same
+    /// check, a claimed check is not due again within its interval, and a check claimed
+    /// by an instance that died is due again for the others once its interval is over.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn shared_checks_are_claimed_once_per_interval_by_whoever_is_free() {
+        let Some(cluster) = test_cluster::cluster() else {
+            return;
+        };
+        let url = fresh(cluster, "claims").await;
+        let (a, b) = (open(&url).await, open(&url).await);
+        let (sa, sb) = (a.check_schedule().unwrap(), b.check_schedule().unwrap());
+        let checks: Vec<(CheckKey, u32)> = (0..50)
+            .map(|i| ((format!("s{i:02}"), i % 3), 3600))
+            .collect();
+        sa.plan(&checks, false).await.unwrap();
+        sb.plan(&checks, false).await.unwrap();
+        let (got_a, got_b) = tokio::join!(sa.claim_due("a", 30), sb.claim_due("b", 30));
+        let (got_a, got_b) = (got_a.unwrap(), got_b.unwrap());
+        let mut all: Vec<CheckKey> = got_a.iter().chain(&got_b).cloned().collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(got_a.len() + got_b.len(), 50, "every due check claimed");
+        assert_eq!(all.len(), 50, "no check claimed twice");
+        assert!(sa.claim_due("a", 100).await.unwrap().is_empty());
+
+        // "a" dies with its claims; once their interval is over, "b" probes them.
+        let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+            .execute(
+                "UPDATE check_schedule SET next_due = now() - interval '1 second' \
+                 WHERE claimed_by = 'a'",
+                &[],
+            )
+            .await
+            .unwrap();
+        let mut taken_over = sb.claim_due("b", 100).await.unwrap();
+        taken_over.sort();
+        let mut of_a = got_a.clone();
+        of_a.sort();
+        assert_eq!(taken_over, of_a);
+
+        // A new plan drops the checks it lacks and keeps the others' due times.
+        sa.plan(&checks[..40], false).await.unwrap();
+        let left: i64 = client
+            .query_one("SELECT count(*) FROM check_schedule", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(left, 40);
+        assert!(sb.claim_due("b", 100).await.unwrap().is_empty());
     }
 
     /// A server that is not there is unavailable, not an internal error.

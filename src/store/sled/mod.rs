@@ -418,6 +418,14 @@ impl Store for SledStore {
         Ok(out)
     }
 
+    async fn health_record(&self, key: &CheckKey) -> Result<Option<CheckRecord>> {
+        let at = keys::health(&key.0, key.1);
+        self.health
+            .get(&at)?
+            .map(|v| codec::decode(&at, &v))
+            .transpose()
+    }
+
     async fn forget_health(&self, service_id: &str) -> Result<()> {
         let mut batch = sled::Batch::default();
         for item in self.health.scan_prefix(keys::id_prefix(service_id)) {
