@@ -50,6 +50,11 @@ struct FramesFile {
     #[serde(default)]
     #[allow(dead_code)]
     about: Vec<String>,
+    /// Escalating signals that say when, not what ("now", "again"): they escalate a frame
+    /// only in a sentence that holds its evidence, so that "I am fine now" after a past
+    /// event, or "help" in a question about a school project, is no sign it is happening.
+    #[serde(default)]
+    escalate_in_sentence: Vec<String>,
     frames: Vec<FrameSpec>,
 }
 
@@ -89,6 +94,8 @@ pub struct Frame {
 #[derive(Debug, Clone, Default)]
 pub struct Frames {
     pub frames: Vec<Frame>,
+    /// Escalating signals that count only in a sentence of the frame's evidence.
+    in_sentence: Vec<ConceptId>,
 }
 
 /// A frame that held.
@@ -131,6 +138,15 @@ impl Frames {
     ) -> Result<Self, LexiconError> {
         let file: FramesFile =
             serde_json::from_str(json).map_err(|e| LexiconError(format!("frames.json: {e}")))?;
+        let in_sentence = file
+            .escalate_in_sentence
+            .iter()
+            .map(|id| {
+                lexicon
+                    .concept(id)
+                    .map_err(|e| LexiconError(format!("frames.json escalate_in_sentence: {}", e.0)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut frames = Vec::with_capacity(file.frames.len());
         for spec in file.frames {
             let what = format!("frames.json frame '{}'", spec.id);
@@ -157,7 +173,10 @@ impl Frames {
                 topics: spec.topics,
             });
         }
-        Ok(Frames { frames })
+        Ok(Frames {
+            frames,
+            in_sentence,
+        })
     }
 
     /// The frames that hold for a question.
@@ -195,10 +214,25 @@ impl Frames {
             // A sign that it is happening outweighs what made it sound like a question,
             // unless the sign is one of the frame's own signals: "er det farlig å ta 20
             // paracet" has a large amount, which is the question, not a sign.
-            let escalated = frame
-                .escalate
+            let evidence: Vec<u16> = analysis
+                .mentions
                 .iter()
-                .any(|c| has(c) && !signals.contains(c));
+                .filter(|m| !m.negated && signals.contains(&m.concept))
+                .map(|m| m.sentence)
+                .collect();
+            let escalated = frame.escalate.iter().any(|c| {
+                if signals.contains(c) {
+                    return false;
+                }
+                if self.in_sentence.contains(c) {
+                    analysis
+                        .mentions
+                        .iter()
+                        .any(|m| m.concept == *c && !m.negated && evidence.contains(&m.sentence))
+                } else {
+                    has(c)
+                }
+            });
             let (level, softened_by) = match softened_by {
                 Some(by) if !escalated => (Level::Concern, Some(by)),
                 _ => (frame.level, None),
@@ -215,5 +249,50 @@ impl Frames {
         // Most serious first; the file's order among equals (a stable sort).
         hits.sort_by_key(|h| std::cmp::Reverse(h.level));
         Danger { hits }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::analysis::analyse;
+
+    const CONCEPTS: &str = r#"{"concepts": [
+        {"id": "overdose", "en": ["overdose"]},
+        {"id": "info-question", "en": ["project"]},
+        {"id": "now", "en": ["now"]},
+        {"id": "unresponsive", "en": ["unconscious"]}
+    ]}"#;
+    const FORMS: &str = "overdose\toverdose\toverdose\ten\n\
+        project\tproject\tinfo-question\ten\n\
+        now\tnow\tnow\ten\n\
+        unconscious\tunconscious\tunresponsive\ten\n\
+        a\ta\t\ten\n\
+        is\tbe\t\ten\n\
+        he\the\t\ten\n";
+    const FRAMES: &str = r#"{
+        "escalate_in_sentence": ["now"],
+        "frames": [{"id": "poisoning", "level": "acute", "when": [["overdose"]],
+                    "unless": ["info-question"], "escalate": ["now", "unresponsive"]}]
+    }"#;
+
+    fn level(question: &str) -> Option<Level> {
+        let lexicon = Lexicon::parse(CONCEPTS, FORMS).unwrap();
+        let frames = Frames::parse(FRAMES, &lexicon, &|_| true).unwrap();
+        frames.assess(&analyse(&lexicon, question)).level()
+    }
+
+    #[test]
+    fn a_sign_of_when_escalates_only_beside_the_danger_it_dates() {
+        assert_eq!(level("overdose now"), Some(Level::Acute));
+        assert_eq!(level("a project overdose"), Some(Level::Concern));
+        assert_eq!(level("a project overdose now"), Some(Level::Acute));
+        // "now" in another sentence is not about the overdose.
+        assert_eq!(level("a project overdose. now is a"), Some(Level::Concern));
+        // A sign of what is happening escalates wherever it stands.
+        assert_eq!(
+            level("a project overdose. he is unconscious"),
+            Some(Level::Acute)
+        );
     }
 }

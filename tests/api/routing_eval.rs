@@ -26,13 +26,14 @@ const TEAM_ALARMS: usize = 1;
 const INDEPENDENT_TOP3: f64 = 0.909;
 const INDEPENDENT_DANGER: f64 = 0.987;
 const INDEPENDENT_ALARMS: usize = 1;
-// `routing-eval-dev.jsonl`: 160 questions (90 danger, 40 harmless) written on 2026-12-04 by a
-// helper who saw only the service list; the lexicon was then widened on its misses (76.7% of
-// its danger questions right before, 97.8% after), so it guards what was learnt from it and
-// no longer measures understanding. Measured with `veiviser lexicon eval`.
+// `routing-eval-dev.jsonl`: 280 questions (165 danger, 70 harmless) written on 2026-12-04 by
+// two helpers who saw only the service list (160, then 120); the lexicon was then widened on
+// their misses (danger first 76.7% and 65.3% before, 97.8% and 93.3% after), so the file
+// guards what was learnt from it and no longer measures understanding. Measured with
+// `veiviser lexicon eval`: 88.2% top-3, 158 of 165 danger questions, 3 harmless alarms.
 const DEV_TOP3: f64 = 0.881;
-const DEV_DANGER: f64 = 0.977;
-const DEV_ALARMS: usize = 0;
+const DEV_DANGER: f64 = 0.957;
+const DEV_ALARMS: usize = 3;
 
 #[tokio::test]
 async fn the_router_keeps_what_it_learnt_from_the_development_set() {

@@ -376,8 +376,11 @@ impl Lexicon {
             }
             // Typed with æ, ø or å: the readings spelt so, when there are any. A function
             // word typed as it is spelt is that word ("har" is has, not "hår").
-            let typed_letters =
-                (raw != folded && !raw.is_ascii()) || super::text::is_norwegian_stopword(folded);
+            // "noe" folds to "no" ("oe" for ø), the Nynorsk "now": typed as it is spelt, a
+            // function word stays itself.
+            let typed_letters = (raw != folded && !raw.is_ascii())
+                || super::text::is_norwegian_stopword(folded)
+                || super::text::is_norwegian_stopword(raw);
             let exact: Vec<Sense> = candidates
                 .iter()
                 .copied()
@@ -717,7 +720,8 @@ mod tests {
             {"id": "breathe", "nb": ["puste"], "negated": "not-breathing"},
             {"id": "not-breathing", "phrases": ["får ikke luft"]},
             {"id": "mother", "nb": ["mor"]},
-            {"id": "suicide", "nb": ["selvmord"], "phrases": ["ta livet mitt"]}
+            {"id": "suicide", "nb": ["selvmord"], "phrases": ["ta livet mitt"]},
+            {"id": "now", "nn": ["no"]}
         ],
         "spellings": {"itj": "ikke"},
         "function_words": ["et"]
@@ -737,6 +741,8 @@ mod tests {
         livet\tliv\t\n\
         mitt\tmin\t\n\
         får\tfå\t\n\
+        no\tno\tnow\tnn\n\
+        noe\tnoe\t\tnb\n\
         far\tfar\tmother\n";
 
     fn lexicon() -> Lexicon {
@@ -780,6 +786,14 @@ mod tests {
         assert!(concepts(&l, "humor", false).is_empty());
         // A known beginning with an unknown end.
         assert_eq!(concepts(&l, "kjæresteproblemer", false), ["partner"]);
+    }
+
+    #[test]
+    fn a_function_word_typed_as_spelt_is_not_another_word_its_folding_meets() {
+        let l = lexicon();
+        // "noe" folds to "no" ("oe" for ø), the Nynorsk "now".
+        assert!(concepts(&l, "noe", false).is_empty());
+        assert_eq!(concepts(&l, "no", false), ["now"]);
     }
 
     #[test]
