@@ -1,6 +1,7 @@
 //! A throwaway PostgreSQL cluster for tests: Debian's server binaries, a temporary
 //! directory, a unix socket in it and no TCP port (so clusters of parallel test binaries
-//! never collide), `fsync=off` (a test's data need not survive the machine).
+//! never collide), `fsync=off` (a test's data need not survive the machine; a benchmark
+//! sets `VEIVISER_PG_FSYNC=on`).
 //!
 //! One cluster per test process, started on first use. The server is a child of a thread
 //! that never ends and asks the kernel to stop it (SIGQUIT) when that thread's process
@@ -186,7 +187,14 @@ fn start() -> Option<Cluster> {
         .arg(&data)
         .arg("-k")
         .arg(&dir)
-        .args(["-c", "listen_addresses=", "-c", "fsync=off"])
+        .args(["-c", "listen_addresses="])
+        // A test's data need not survive the machine; a benchmark's figures must be honest
+        // (VEIVISER_PG_FSYNC=on).
+        .arg("-c")
+        .arg(match std::env::var("VEIVISER_PG_FSYNC").as_deref() {
+            Ok("on") => "fsync=on",
+            _ => "fsync=off",
+        })
         .args(["-c", "max_connections=300", "-c", "full_page_writes=off"])
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("a log handle"))
