@@ -17,7 +17,7 @@
 use unicode_normalization::UnicodeNormalization;
 
 use super::lexicon::{ConceptId, Element, LemmaId, Lexicon, Recognised, WordReading, Yield};
-use super::text::{fold, is_stopword};
+use super::text::{fold, is_norwegian_stopword, is_stopword};
 
 /// One word of the question.
 #[derive(Debug, Clone)]
@@ -82,8 +82,11 @@ pub fn analyse(lexicon: &Lexicon, text: &str) -> Analysis {
     // Spellings dictionaries lack ("itj", "kms") stand for other words.
     let mut expanded = Vec::with_capacity(words.len());
     for word in words.drain(..) {
+        // A function word typed as it is spelt is itself, not the spelling its folding
+        // meets ("noe" folds to "no").
+        let as_spelt = word.text != word.folded && is_norwegian_stopword(&word.text);
         match (&word.kind, lexicon.spelling(&word.folded)) {
-            (Piece::Word, Some(replacement)) => {
+            (Piece::Word, Some(replacement)) if !as_spelt => {
                 for w in replacement {
                     expanded.push(Split::word(w.to_string()));
                 }
@@ -700,6 +703,22 @@ mod tests {
         let c = concepts_of("ikke trist, men vil dø");
         assert!(c.contains(&"death-wish".to_string()), "{c:?}");
         assert!(concepts_of("jeg er ikke lei meg og vil dø").contains(&"death-wish".to_string()));
+    }
+
+    #[test]
+    fn a_function_word_typed_as_spelt_is_not_the_spelling_its_folding_meets() {
+        // "noe" folds to "no", which the spellings map to the Nynorsk "now".
+        let concepts = r#"{"concepts": [{"id": "now", "nn": ["no"]}], "spellings": {"no": "no"}}"#;
+        let forms = "no\tno\tnow\tnn\nnoe\tnoe\t\tnb\n";
+        let lexicon = Lexicon::parse(concepts, forms).unwrap();
+        let now = |text: &str| {
+            analyse(&lexicon, text)
+                .mentions
+                .iter()
+                .any(|m| lexicon.concept_name(m.concept) == "now")
+        };
+        assert!(!now("om noe er farlig"));
+        assert!(now("eg kjem no"));
     }
 
     #[test]

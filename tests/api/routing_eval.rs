@@ -19,13 +19,13 @@ use crate::helpers::spawn_app;
 // Measured on 2026-12-03 (`veiviser lexicon eval FILE`): the team's 138 questions 97.8%
 // top-3, 54 of 54 danger questions right, 1 of 16 harmless ones raised a crisis; the 590
 // independent ones (250 written by two helpers, then 130, 60 and 150 by three more, each
-// before seeing the router) 91.0%, 235 of 238, 1 of 132; on 2026-12-04 91.4%, 236 of 238, 1.
+// before seeing the router) 91.0%, 235 of 238, 1 of 132; on 2026-12-04 91.5%, 236 of 238, none.
 const TEAM_TOP3: f64 = 0.977;
 const TEAM_DANGER: f64 = 1.0;
 const TEAM_ALARMS: usize = 1;
 const INDEPENDENT_TOP3: f64 = 0.912;
 const INDEPENDENT_DANGER: f64 = 0.991;
-const INDEPENDENT_ALARMS: usize = 1;
+const INDEPENDENT_ALARMS: usize = 0;
 // `routing-eval-dev.jsonl`: 280 questions (165 danger, 70 harmless) written on 2026-12-04 by
 // two helpers who saw only the service list (160, then 120); the lexicon was then widened on
 // their misses (danger first 76.7% and 65.3% before, 97.8% and 93.3% after), so the file
