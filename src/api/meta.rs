@@ -7,7 +7,11 @@ use super::error::ApiError;
 use super::filters::Ctx;
 use super::{json_response, parse_query, with_query_problems};
 use crate::contract;
-use crate::contract::views::{Alive, AuditPage, Liveness, MirrorReadiness, Readiness, Ready};
+use crate::contract::views::{
+    Alive, AuditPage, Liveness, MirrorReadiness, Readiness, Ready, StoreReadiness,
+};
+use crate::registry::RegistryError;
+use crate::store::StoreError;
 
 /// `GET /healthz`: the process is up.
 pub async fn healthz(_: &Ctx) -> Result<Response, ApiError> {
@@ -21,11 +25,56 @@ pub async fn healthz(_: &Ctx) -> Result<Response, ApiError> {
 /// has caught up with its primary and heard from it lately; it reports its lag either way.
 pub async fn readyz(ctx: &Ctx) -> Result<Response, ApiError> {
     let registry = &ctx.state.registry;
+    let (instance, engine) = &ctx.state.instance;
+    // A store that does not answer makes the instance not ready, said in the same shape;
+    // the cause goes to the log, not to whoever asks.
+    let stored = match registry.store_stats().await {
+        Ok(stats) => registry
+            .last_change_seq()
+            .await
+            .map(|last| (stats.services, last)),
+        Err(e) => Err(e),
+    };
+    let (services, last_change_seq, store) = match stored {
+        Ok((services, last)) => (
+            services,
+            last,
+            StoreReadiness {
+                engine: engine.to_string(),
+                reachable: true,
+                error: None,
+            },
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: the store does not answer");
+            let error = match e {
+                RegistryError::Store(StoreError::Unavailable(_)) => {
+                    "the database cannot be reached"
+                }
+                _ => "the store failed; see the log",
+            };
+            (
+                0,
+                0,
+                StoreReadiness {
+                    engine: engine.to_string(),
+                    reachable: false,
+                    error: Some(error.to_string()),
+                },
+            )
+        }
+    };
     let mut body = Readiness {
-        status: Ready::Ready,
-        services: registry.store_stats().await?.services,
-        last_change_seq: registry.last_change_seq().await?,
+        status: if store.reachable {
+            Ready::Ready
+        } else {
+            Ready::NotReady
+        },
+        services,
+        last_change_seq,
         uptime_s: ctx.state.started_at.elapsed().as_secs(),
+        instance: instance.clone(),
+        store,
         mirror: None,
     };
     if let Some(mirror) = &ctx.state.mirror {

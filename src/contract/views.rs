@@ -131,6 +131,9 @@ pub struct Readiness {
     pub services: usize,
     pub last_change_seq: u64,
     pub uptime_s: u64,
+    /// This instance (`--instance-id`) and its store.
+    pub instance: String,
+    pub store: StoreReadiness,
     /// On a mirror: how far it is behind its primary.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mirror: Option<MirrorReadiness>,
@@ -141,6 +144,17 @@ pub struct Readiness {
 pub enum Ready {
     Ready,
     NotReady,
+}
+
+/// Whether the store answers.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StoreReadiness {
+    /// `sled` or `postgresql`.
+    pub engine: String,
+    pub reachable: bool,
+    /// Why it does not answer, when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A mirror's position against its primary.

@@ -149,6 +149,8 @@ async fn losing_the_database_makes_writes_unavailable_while_routing_goes_on() {
     let name = format!("api_lost_{}", std::process::id());
     let app = instance(&url, "alone").await;
     let token = app.create_agency("mister-basen").await;
+    let ready = app.get_json("/readyz").await;
+    assert_eq!(ready["store"]["reachable"], true, "{ready}");
     let admin = pg::cluster().unwrap().url("postgres");
     let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
         .await
@@ -176,6 +178,11 @@ async fn losing_the_database_makes_writes_unavailable_while_routing_goes_on() {
     );
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "not_ready");
+    assert_eq!(ready["store"]["engine"], "postgresql");
+    assert_eq!(ready["store"]["reachable"], false);
+    assert_eq!(ready["instance"], "alone");
     let routed = app.get("/v1/route?q=jeg%20blir%20mobbet&age=15").await;
     assert_eq!(routed.status(), StatusCode::OK);
     let answer: Value = routed.json().await.unwrap();
