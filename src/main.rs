@@ -38,6 +38,9 @@ fn main() -> ExitCode {
 async fn run() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_format);
+    if !matches!(cli.command, Command::Serve(_)) {
+        end_quietly_on_a_closed_pipe();
+    }
     let result = match &cli.command {
         Command::Serve(args) => serve(Config::from(args.as_ref())).await,
         Command::Validate { paths, catalogue } => commands::validate(paths, &catalogue.source()),
@@ -63,4 +66,14 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let app = Application::build(config).await?;
     app.run_until(shutdown_signal()).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A command's output piped into `head` ends it as it ends any Unix tool, instead of a
+/// panic in `println!`. The server keeps Rust's default (writes to a closed socket fail).
+fn end_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal, before other threads print.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -135,3 +135,20 @@ fn the_server_runs_without_transparent_huge_pages() {
         assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
     }
 }
+
+/// Output piped into a reader that has gone (`veiviser route … | head -1`) ends the command
+/// as SIGPIPE ends any Unix tool, not with a panic.
+#[test]
+fn a_command_whose_reader_has_gone_ends_without_a_panic() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veiviser"))
+        .args(["route", "--explain", "jeg blir mobbet på skolen"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
