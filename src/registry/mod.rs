@@ -20,7 +20,7 @@ use crate::model::entry::ChannelKind;
 use crate::model::ids::is_slug;
 use crate::model::query::{ServiceQuery, StatusFilter};
 use crate::model::{Agency, ServiceEntry, Status, Validator, Violations};
-use crate::store::{AgencyWrite, MetaKey, ServiceWrite, SharedStore, StoreError};
+use crate::store::{self, AgencyWrite, MetaKey, ServiceWrite, SharedStore, StoreError};
 
 pub use crate::model::change::ChangePage;
 pub use changes::{MAX_CHANGES, MAX_WAIT};
@@ -107,11 +107,7 @@ impl Registry {
             tokio::spawn(async move {
                 while shared.changed().await.is_ok() {
                     let last = *shared.borrow_and_update();
-                    committed.send_if_modified(|seen| {
-                        let moved = last > *seen;
-                        *seen = (*seen).max(last);
-                        moved
-                    });
+                    store::advance_signal(&committed, last);
                 }
             });
         }
@@ -130,11 +126,7 @@ impl Registry {
     /// Tells the watchers about the writes made so far (every store write returns durable).
     async fn commit(&self) -> Result<()> {
         let last = self.store.last_change_seq().await?;
-        self.committed.send_if_modified(|seen| {
-            let moved = last > *seen;
-            *seen = (*seen).max(last);
-            moved
-        });
+        store::advance_signal(&self.committed, last);
         Ok(())
     }
 

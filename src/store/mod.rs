@@ -48,6 +48,31 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// A shared handle to whichever engine was opened.
 pub type SharedStore = Arc<dyn Store>;
 
+/// Whether a change read from the primary's feed is the next one for a copy at `position`:
+/// `Ok(false)` for one applied already (a page read twice applies once), `Ok(true)` for the
+/// next, an error for one after a gap.
+pub(crate) fn next_replicated(position: u64, change: &ChangeRecord) -> Result<bool> {
+    if change.seq <= position {
+        return Ok(false);
+    }
+    if change.seq != position + 1 {
+        return Err(StoreError::Corrupt {
+            key: format!("change {}", change.seq),
+            reason: format!("the mirror is at {position}; changes in between are missing"),
+        });
+    }
+    Ok(true)
+}
+
+/// Moves a change signal on to `seq`, never back, waking its watchers only when it moves.
+pub fn advance_signal(signal: &tokio::sync::watch::Sender<u64>, seq: u64) {
+    signal.send_if_modified(|seen| {
+        let moved = seq > *seen;
+        *seen = (*seen).max(seq);
+        moved
+    });
+}
+
 /// Where the store lives; [`open`] opens the engine it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {

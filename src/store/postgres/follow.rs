@@ -9,6 +9,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, NoTls};
 
+use crate::store::advance_signal;
+
 /// The channel every change is announced on, with its number as payload.
 pub const CHANNEL: &str = "veiviser_changes";
 /// How often `heads` is read whatever the notifications say.
@@ -46,7 +48,7 @@ pub fn start(
                     loop {
                         tokio::select! {
                             note = notes.recv() => match note {
-                                Some(seq) => advance(&sender, seq),
+                                Some(seq) => advance_signal(&sender, seq),
                                 None => break,
                             },
                             _ = poll.tick() => read_head(&pool, &sender).await,
@@ -109,14 +111,6 @@ async fn read_head(pool: &Pool, sender: &watch::Sender<u64>) {
         u64::try_from(row.get::<_, i64>(0)).ok()
     };
     if let Ok(Some(seq)) = tokio::time::timeout(POLL * 5, read).await {
-        advance(sender, seq);
+        advance_signal(sender, seq);
     }
-}
-
-fn advance(sender: &watch::Sender<u64>, seq: u64) {
-    sender.send_if_modified(|seen| {
-        let moved = seq > *seen;
-        *seen = (*seen).max(seq);
-        moved
-    });
 }

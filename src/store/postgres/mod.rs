@@ -512,16 +512,8 @@ impl Store for PostgresStore {
             let mut heads = Heads::lock(&tx).await?;
             let mut position = head(&tx, "mirror_position").await?;
             for change in changes {
-                if change.seq <= position {
+                if !super::next_replicated(position, change)? {
                     continue;
-                }
-                if change.seq != position + 1 {
-                    return Err(StoreError::Corrupt {
-                        key: format!("change {}", change.seq),
-                        reason: format!(
-                            "the mirror is at {position}; changes in between are missing"
-                        ),
-                    });
                 }
                 let current = current_service(&tx, &change.id).await?;
                 if let Some(entry) = change.applied_to(current) {

@@ -135,16 +135,10 @@ impl SledStore {
                 .and_then(|v| keys::decode_seq(&v))
                 .unwrap_or(0);
             for change in changes {
-                if change.seq <= position {
+                if !super::next_replicated(position, change)
+                    .map_err(ConflictableTransactionError::Abort)?
+                {
                     continue;
-                }
-                if change.seq != position + 1 {
-                    return abort(StoreError::Corrupt {
-                        key: format!("change {}", change.seq),
-                        reason: format!(
-                            "the mirror is at {position}; changes in between are missing"
-                        ),
-                    });
                 }
                 let key = change.id.as_bytes();
                 let current = services
