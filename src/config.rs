@@ -233,14 +233,34 @@ pub struct ServeArgs {
     pub catalogue: CatalogueArg,
     /// Operator token. When left out, one is generated on first start and written once to
     /// `<data>/admin-token` (mode 0600); only its hash is kept.
+    /// Prefer `VEIVISER_ADMIN_TOKEN` or `--admin-token-file`: a flag's value is visible to
+    /// every user in the process list.
     #[arg(long, env = "VEIVISER_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// A file holding the operator token (a mounted secret); surrounding whitespace is ignored.
+    #[arg(
+        long,
+        env = "VEIVISER_ADMIN_TOKEN_FILE",
+        value_name = "PATH",
+        value_parser = secret_from_file,
+        conflicts_with = "admin_token"
+    )]
+    pub admin_token_file: Option<Secret>,
     /// sled page cache, in MiB.
     #[arg(long, env = "VEIVISER_CACHE_MB", default_value_t = 64)]
     pub cache_mb: u64,
-    /// Seconds a client may take to send its request headers.
+    /// Seconds a client may take to send its request headers, and a keep-alive connection
+    /// may stay idle between requests.
     #[arg(long, env = "VEIVISER_HEADER_TIMEOUT_S", default_value_t = 10)]
     pub header_timeout_s: u64,
+    /// Seconds a client may take to send its request body (at most 256 KiB) after the
+    /// headers; a slower one is answered 408 and its connection closed.
+    #[arg(long, env = "VEIVISER_BODY_TIMEOUT_S", default_value_t = 10)]
+    pub body_timeout_s: u64,
+    /// Most connections open at once; at the cap the oldest is closed to admit a new one
+    /// [default: the descriptor limit less 128 kept for files and outbound requests].
+    #[arg(long, env = "VEIVISER_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Seconds to wait for requests in flight at shutdown.
     #[arg(long, env = "VEIVISER_SHUTDOWN_GRACE_S", default_value_t = 10)]
     pub shutdown_grace_s: u64,
@@ -265,6 +285,25 @@ pub struct ServeArgs {
     /// This instance's name in logs and `/metrics` [default: the host name].
     #[arg(long, env = "VEIVISER_INSTANCE_ID", value_parser = instance_id)]
     pub instance_id: Option<String>,
+}
+
+/// A secret read from a file by the command line's parser, so it never shows in `ps`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+fn secret_from_file(path: &str) -> Result<Secret, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(format!("{path} is empty"));
+    }
+    Ok(Secret(secret.to_string()))
 }
 
 /// Instance names are label values and log fields: letters, digits, `.`, `_`, `-`.
@@ -402,10 +441,17 @@ impl From<&ServeArgs> for Config {
             store: args.data.store.clone(),
             instance_id: args.instance_id.clone().unwrap_or_else(host_name),
             catalogue: args.catalogue.source(),
-            admin_token: args.admin_token.clone(),
+            admin_token: args
+                .admin_token
+                .clone()
+                .or_else(|| args.admin_token_file.as_ref().map(|s| s.0.clone())),
             cache_bytes: args.cache_mb << 20,
             limits: ServerLimits {
-                header_read_timeout: Duration::from_secs(args.header_timeout_s),
+                header_read_timeout: Duration::from_secs(args.header_timeout_s.max(1)),
+                body_read_timeout: Duration::from_secs(args.body_timeout_s.max(1)),
+                max_connections: args
+                    .max_connections
+                    .unwrap_or_else(crate::api::server::connection_cap_from_descriptor_limit),
                 shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
             },
             health: HealthSettings {
@@ -446,6 +492,8 @@ impl Config {
             cache_bytes: 16 << 20,
             limits: ServerLimits {
                 header_read_timeout: Duration::from_secs(5),
+                body_read_timeout: Duration::from_secs(5),
+                max_connections: 512,
                 shutdown_grace: Duration::from_secs(5),
             },
             // Loopback targets are the tests' own, and the only ones: the default catalogue's
@@ -483,5 +531,44 @@ mod tests {
     fn the_command_line_is_well_formed() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_operator_token_can_come_from_a_file_and_never_prints() {
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  secret-token-from-a-file-0123\n").unwrap();
+        let path = path.to_str().unwrap();
+        let cli = super::Cli::try_parse_from(["veiviser", "serve", "--admin-token-file", path])
+            .expect("parses");
+        let super::Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert!(!format!("{args:?}").contains("secret-token"));
+        let config = super::Config::from(&*args);
+        assert_eq!(
+            config.admin_token.as_deref(),
+            Some("secret-token-from-a-file-0123")
+        );
+        // Both at once is a mistake, and an empty file is refused.
+        let both = [
+            "veiviser",
+            "serve",
+            "--admin-token",
+            "x",
+            "--admin-token-file",
+            path,
+        ];
+        assert!(super::Cli::try_parse_from(both).is_err());
+        std::fs::write(dir.path().join("empty"), "\n").unwrap();
+        let empty = dir.path().join("empty");
+        let empty = [
+            "veiviser",
+            "serve",
+            "--admin-token-file",
+            empty.to_str().unwrap(),
+        ];
+        assert!(super::Cli::try_parse_from(empty).is_err());
     }
 }

@@ -85,9 +85,8 @@ impl Application {
                 (Some(harvester), None)
             }
         };
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        let listener =
+            listen(config.addr).with_context(|| format!("cannot listen on {}", config.addr))?;
         let state = AppState::new(Services {
             registry,
             checker,
@@ -163,7 +162,12 @@ pub async fn open_registry(
     catalogue: &CatalogueSource,
 ) -> anyhow::Result<(Registry, SharedStore)> {
     if let store::Location::Embedded { dir, .. } = location {
-        std::fs::create_dir_all(dir)
+        // Owner only: the store holds token hashes and the operator's audit trail.
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
             .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     }
     let reference = catalogue
@@ -271,4 +275,19 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown requested");
+}
+
+/// Connections the kernel queues before they are accepted: a burst beyond the default 128
+/// would otherwise be refused while the accept loop catches up.
+const LISTEN_BACKLOG: u32 = 1024;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }

@@ -42,6 +42,9 @@ pub enum ApiError {
     /// 405.
     #[error("this method is not allowed on this resource")]
     MethodNotAllowed,
+    /// 408: the body did not arrive in time.
+    #[error("the request body did not arrive within the time allowed; the connection is closed")]
+    RequestTimeout,
     /// 409: the id is taken.
     #[error("{0}")]
     Conflict(String),
@@ -92,6 +95,11 @@ fn problem_kind(e: &ApiError) -> (StatusCode, &'static str, &'static str) {
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",
             "Method not allowed",
+        ),
+        RequestTimeout => (
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            "Request timeout",
         ),
         Conflict(_) => (StatusCode::CONFLICT, "conflict", "Already exists"),
         Gone(_) => (StatusCode::GONE, "gone", "Retired"),
@@ -185,6 +193,12 @@ impl ApiError {
             if let Ok(link) = HeaderValue::from_str(&format!("<{primary}>; rel=\"primary\"")) {
                 headers.insert(header::LINK, link);
             }
+        }
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // What is left of the body is not read: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response

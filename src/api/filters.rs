@@ -146,11 +146,12 @@ where
     if length.is_some_and(|l| l > BODY_LIMIT as u64) {
         return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
     }
-    let mut bytes = Vec::with_capacity(length.unwrap_or(0) as usize);
+    // The buffer grows with what has arrived: a Content-Length is a claim, not bytes, and
+    // reserving it up front let slow clients hold memory they never sent.
+    let mut bytes = Vec::with_capacity((length.unwrap_or(0) as usize).min(FIRST_BUFFER));
     let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
-        let mut chunk =
-            chunk.map_err(|e| ApiError::BadRequest(Violations::single("", e.to_string())))?;
+        let mut chunk = chunk.map_err(body_error)?;
         if bytes.len() + chunk.remaining() > BODY_LIMIT {
             return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
         }
@@ -166,6 +167,20 @@ where
         line: e.line(),
         column: e.column(),
     })
+}
+
+/// The most of a body's announced length reserved before it arrives.
+const FIRST_BUFFER: usize = 16 * 1024;
+
+fn body_error(e: warp::Error) -> ApiError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(c) = cause {
+        if c.is::<super::server::BodyTimedOut>() {
+            return ApiError::RequestTimeout;
+        }
+        cause = c.source();
+    }
+    ApiError::BadRequest(Violations::single("", e.to_string()))
 }
 
 /// Query parameters as pairs, decoded without logging them anywhere.

@@ -59,6 +59,7 @@ impl Validator {
     /// Checks a submitted agency and returns it with its organisation number as digits.
     pub fn validate_agency(&self, doc: &Value) -> Result<Agency, Violations> {
         let mut out = schema_violations(&self.agency_schema, doc);
+        check_no_control_characters(doc, &mut String::new(), &mut out);
         if let Some(org) = doc.get("org_number").and_then(Value::as_str) {
             if let Err(e) = parse_org_number(org) {
                 out.push("/org_number", e);
@@ -80,6 +81,7 @@ impl Validator {
     }
 
     fn entry_rules(&self, doc: &Value, out: &mut Violations) {
+        check_no_control_characters(doc, &mut String::new(), out);
         self.check_topics(doc, out);
         if let Some(audience) = doc.get("audience") {
             let age = |k| audience.get(k).and_then(Value::as_u64);
@@ -222,6 +224,44 @@ fn items<'a>(doc: &'a Value, key: &str) -> impl Iterator<Item = (usize, &'a Valu
         .into_iter()
         .flatten()
         .enumerate()
+}
+
+/// Text holds no NUL or other control characters (line breaks and tabs aside): they are
+/// invisible on every page that shows the entry and break the exports that carry it.
+fn check_no_control_characters(doc: &Value, at: &mut String, out: &mut Violations) {
+    let len = at.len();
+    match doc {
+        Value::String(text) => {
+            if let Some(c) = text
+                .chars()
+                .find(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
+                out.push(
+                    at.clone(),
+                    format!(
+                        "text may not hold control characters (found U+{:04X})",
+                        c as u32
+                    ),
+                );
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                at.push_str(&format!("/{i}"));
+                check_no_control_characters(item, at, out);
+                at.truncate(len);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, value) in fields {
+                at.push('/');
+                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                check_no_control_characters(value, at, out);
+                at.truncate(len);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn check_channel(channel: &Value, at: &str, out: &mut Violations) {

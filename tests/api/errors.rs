@@ -250,3 +250,66 @@ async fn a_missing_field_points_at_itself() {
     assert!(found.contains(&"/channels/0/kind".to_string()), "{p}");
     assert!(!found.contains(&String::new()), "{p}");
 }
+
+#[tokio::test]
+async fn control_characters_in_text_are_refused_with_their_pointer() {
+    let app = spawn_app().await;
+    let token = app.create_agency("kommune-a").await;
+    let mut entry = sample_entry("kontrolltegn");
+    entry["name"]["nb"] = json!("Hjelp\u{0}linja");
+    entry["keywords"] = json!(["ok", "bjelle\u{7}"]);
+    let before = service_count(&app).await;
+    let p = problem(
+        app.post_service(&token, &entry).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let found = pointers(&p);
+    assert!(found.contains(&"/name/nb".to_string()), "{p}");
+    assert!(found.contains(&"/keywords/1".to_string()), "{p}");
+    assert_eq!(service_count(&app).await, before);
+    // Line breaks in a description stay allowed.
+    entry["name"]["nb"] = json!("Hjelpelinja");
+    entry["keywords"] = json!(["ok"]);
+    entry["description"] = json!({ "nb": "Første linje.\nAndre linje." });
+    let response = app.post_service(&token, &entry).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{}",
+        response.text().await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn head_answers_as_get_without_a_body() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/v1/services", "/v1/route?q=mobbing"] {
+        let get = app.client.get(app.url(path)).send().await.unwrap();
+        let head = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "{path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "{path}"
+        );
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    let mut server = crate::helpers::ServerProcess::start(&data, "info");
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+    server.terminate();
+    assert_eq!(
+        mode & 0o777,
+        0o700,
+        "data directory mode {:o}",
+        mode & 0o777
+    );
+}

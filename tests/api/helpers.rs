@@ -245,9 +245,37 @@ impl ServerProcess {
 
     /// As [`ServerProcess::start`], with more `serve` arguments.
     pub fn start_with(data: &Path, rust_log: &str, args: &[&str]) -> ServerProcess {
+        Self::start_limited(data, rust_log, args, None)
+    }
+
+    /// As [`ServerProcess::start_with`], with the process's descriptor limit (soft and hard)
+    /// set to `descriptors` when given.
+    pub fn start_limited(
+        data: &Path,
+        rust_log: &str,
+        args: &[&str],
+        descriptors: Option<u64>,
+    ) -> ServerProcess {
         use std::io::{BufRead, BufReader, Read};
+        use std::os::unix::process::CommandExt;
         use std::process::{Command, Stdio};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_veiviser"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_veiviser"));
+        if let Some(limit) = descriptors {
+            // SAFETY: only setrlimit, async-signal-safe, runs between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: limit,
+                        rlim_max: limit,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command
             .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
             .args(["--admin-token", ADMIN])
             .args(args)

@@ -6,6 +6,7 @@ mod agencies;
 mod browser;
 mod catalogue;
 mod cli;
+mod connections;
 mod errors;
 mod examples;
 mod exports;

@@ -622,3 +622,17 @@ async fn a_language_is_preferred_never_required() {
         "{ombud}"
     );
 }
+
+#[tokio::test]
+async fn invisible_characters_inside_words_do_not_hide_danger() {
+    let app = spawn_app().await;
+    // A zero-width space in "livet" and a soft hyphen in "tabletter", as pasted text carries.
+    for q in [
+        "jeg vil ta li\u{200b}vet mitt i kveld",
+        "jeg har tatt alle tab\u{ad}lettene til mamma",
+    ] {
+        let answer = route(&app, &json!({ "q": q, "age": 16, "at": TUESDAY_AFTERNOON })).await;
+        assert_eq!(answer["crisis"], true, "{q:?}: {answer}");
+        assert_eq!(ids(&answer)[0], "nodnummer-113", "{q:?}: {answer}");
+    }
+}
