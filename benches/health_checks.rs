@@ -55,6 +55,7 @@ async fn run(entries: usize, rounds: usize, history: usize) {
     let (registry, store) = veiviser::startup::open_registry(
         &veiviser::config::store_location(None, dir.path(), 64 << 20),
         &CatalogueSource::Embedded,
+        veiviser::store::DEFAULT_DEADLINE,
     )
     .await
     .unwrap();

@@ -14,7 +14,7 @@ use crate::model::health::HealthSnapshot;
 use crate::routing::Router;
 use crate::seed::{self, CatalogueSource};
 use crate::startup::open_registry;
-use crate::store::Location;
+use crate::store::{self, Location};
 
 /// `veiviser validate PATH...`: prints every problem as `file: pointer: message`.
 pub fn validate(paths: &[PathBuf], catalogue: &CatalogueSource) -> anyhow::Result<ExitCode> {
@@ -86,7 +86,7 @@ pub async fn import(
     location: &Location,
     catalogue: &CatalogueSource,
 ) -> anyhow::Result<ExitCode> {
-    let (registry, _) = open_registry(location, catalogue).await?;
+    let (registry, _) = open_registry(location, catalogue, store::DEFAULT_DEADLINE).await?;
     let loaded = seed::documents_at(path)?;
     let report = registry.import(&loaded.documents).await?;
     for (origin, problem) in &loaded.unreadable {
@@ -115,8 +115,12 @@ pub async fn import(
 
 /// `veiviser export`: the catalogue as one JSON document on standard output.
 pub async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    let (registry, _) =
-        open_registry(&args.data.location(64 << 20), &args.catalogue.source()).await?;
+    let (registry, _) = open_registry(
+        &args.data.location(64 << 20),
+        &args.catalogue.source(),
+        store::DEFAULT_DEADLINE,
+    )
+    .await?;
     let doc = registry
         .export(args.format, &args.lang, &args.base_url, chrono::Utc::now())
         .await?;

@@ -264,6 +264,10 @@ pub struct ServeArgs {
     /// Seconds to wait for requests in flight at shutdown.
     #[arg(long, env = "VEIVISER_SHUTDOWN_GRACE_S", default_value_t = 10)]
     pub shutdown_grace_s: u64,
+    /// Seconds a store call may take (a write: until it is durable) before the request is
+    /// answered 503; a stuck or failing disk then fails requests fast instead of hanging them.
+    #[arg(long, env = "VEIVISER_STORE_TIMEOUT_S", default_value_t = 5)]
+    pub store_timeout_s: u64,
     #[command(flatten)]
     pub health: HealthArgs,
     #[command(flatten)]
@@ -422,6 +426,8 @@ pub struct Config {
     pub catalogue: CatalogueSource,
     pub admin_token: Option<String>,
     pub cache_bytes: u64,
+    /// How long a store call may take before it fails as unavailable.
+    pub store_timeout: Duration,
     pub limits: ServerLimits,
     pub health: HealthSettings,
     pub harvest: HarvestSettings,
@@ -446,6 +452,7 @@ impl From<&ServeArgs> for Config {
                 .clone()
                 .or_else(|| args.admin_token_file.as_ref().map(|s| s.0.clone())),
             cache_bytes: args.cache_mb << 20,
+            store_timeout: Duration::from_secs(args.store_timeout_s.max(1)),
             limits: ServerLimits {
                 header_read_timeout: Duration::from_secs(args.header_timeout_s.max(1)),
                 body_read_timeout: Duration::from_secs(args.body_timeout_s.max(1)),
@@ -490,6 +497,7 @@ impl Config {
             catalogue: CatalogueSource::Embedded,
             admin_token: Some(admin_token.to_string()),
             cache_bytes: 16 << 20,
+            store_timeout: crate::store::DEFAULT_DEADLINE,
             limits: ServerLimits {
                 header_read_timeout: Duration::from_secs(5),
                 body_read_timeout: Duration::from_secs(5),

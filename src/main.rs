@@ -28,11 +28,15 @@ fn no_huge_pages() {
 
 fn main() -> ExitCode {
     no_huge_pages();
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("the tokio runtime starts")
-        .block_on(run())
+        .expect("the tokio runtime starts");
+    let code = runtime.block_on(run());
+    // A storage call stuck in a failing disk cannot be cancelled; it must not keep the
+    // process from ending.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 async fn run() -> ExitCode {

@@ -118,6 +118,14 @@ impl Default for Metrics {
     }
 }
 
+/// A counter family kept outside [`Metrics`]: name, help, label name, values with counts.
+pub type LabelledCounter = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Vec<(&'static str, u64)>,
+);
+
 /// Catalogue figures computed at scrape time.
 #[derive(Debug, Default)]
 pub struct CatalogueGauges {
@@ -128,6 +136,8 @@ pub struct CatalogueGauges {
     pub stale: usize,
     /// Other gauges: (name, help, value).
     pub extra: Vec<(&'static str, &'static str, f64)>,
+    /// Counters kept elsewhere (the store's): (name, help, label, [(label value, count)]).
+    pub counters: Vec<LabelledCounter>,
     /// This instance's name and its store's engine, for `veiviser_instance_info`.
     pub instance: (String, &'static str),
 }
@@ -314,6 +324,12 @@ impl Metrics {
                 continue;
             }
             header(&mut out, name, "counter", "");
+            for (value, n) in values {
+                let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+            }
+        }
+        for (name, help, label, values) in &gauges.counters {
+            header(&mut out, name, "counter", help);
             for (value, n) in values {
                 let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
             }

@@ -34,7 +34,8 @@ impl Application {
     /// Opens everything and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let location = config.location();
-        let (registry, store) = open_registry(&location, &config.catalogue).await?;
+        let (registry, store) =
+            open_registry(&location, &config.catalogue, config.store_timeout).await?;
         {
             // Instances sharing a store start together: one sets it up, the others wait
             // and find it set up.
@@ -143,13 +144,23 @@ impl Application {
         );
         let routes = api::routes(self.state.clone());
         api::server::serve(self.listener, routes, shutdown, self.config.limits).await;
-        if let Some(mirror) = &self.state.mirror {
-            mirror.stop().await;
+        let state = &self.state;
+        let background = async {
+            if let Some(mirror) = &state.mirror {
+                mirror.stop().await;
+            }
+            if let Some(harvester) = &state.harvester {
+                harvester.stop().await;
+            }
+            state.checker.stop().await;
+        };
+        // Background work waiting on a stuck store gets the same grace as requests.
+        if tokio::time::timeout(self.config.limits.shutdown_grace, background)
+            .await
+            .is_err()
+        {
+            tracing::warn!("background work did not stop within the shutdown grace");
         }
-        if let Some(harvester) = &self.state.harvester {
-            harvester.stop().await;
-        }
-        self.state.checker.stop().await;
         self.state.router.stop();
     }
 }
@@ -160,6 +171,7 @@ impl Application {
 pub async fn open_registry(
     location: &store::Location,
     catalogue: &CatalogueSource,
+    deadline: std::time::Duration,
 ) -> anyhow::Result<(Registry, SharedStore)> {
     if let store::Location::Embedded { dir, .. } = location {
         // Owner only: the store holds token hashes and the operator's audit trail.
@@ -174,7 +186,7 @@ pub async fn open_registry(
         .reference()
         .context("cannot read the reference data")?;
     let validator = Arc::new(Validator::new(Arc::new(reference)));
-    let store = store::open(location)
+    let store = store::open(location, deadline)
         .await
         .with_context(|| format!("cannot open the store ({})", location.describe()))?;
     let registry = Registry::new(store.clone(), validator).await?;

@@ -255,8 +255,16 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %e, "storage unavailable");
                 ApiError::Unavailable(
-                    "the catalogue's database cannot be reached; try again shortly".into(),
+                    "the catalogue's database cannot be used now; try again shortly".into(),
                 )
+            }
+            StoreError::TimedOut(after) => {
+                tracing::warn!(error = %e, "storage timed out");
+                ApiError::Unavailable(format!(
+                    "the catalogue's storage did not answer within {} s; a change you sent may \
+                     still be stored, so read it back before you send it again",
+                    after.as_secs()
+                ))
             }
             e => ApiError::Internal(e.to_string()),
         }

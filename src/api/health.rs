@@ -70,17 +70,44 @@ pub async fn metrics(ctx: &Ctx) -> Result<Response, ApiError> {
         (Status::Paused, 0),
         (Status::Retired, 0),
     ];
-    for entry in registry.all_services().await? {
-        if let Some(slot) = by_status.iter_mut().find(|(s, _)| *s == entry.status) {
-            slot.1 += 1;
+    // A failing store must not hide its own failure: what it cannot answer is left out.
+    let mut extra = Vec::new();
+    match registry.all_services().await {
+        Ok(entries) => {
+            for entry in entries {
+                if let Some(slot) = by_status.iter_mut().find(|(s, _)| *s == entry.status) {
+                    slot.1 += 1;
+                }
+            }
         }
+        Err(e) => tracing::warn!(error = %e, "metrics: the store does not answer"),
     }
     let checker = &ctx.state.checker;
-    let mut extra = vec![(
-        "veiviser_store_bytes",
-        "Size of the database on disk.",
-        registry.store_stats().await?.bytes_on_disk as f64,
-    )];
+    if let Ok(stats) = registry.store_stats().await {
+        extra.push((
+            "veiviser_store_bytes",
+            "Size of the database on disk.",
+            stats.bytes_on_disk as f64,
+        ));
+    }
+    let mut counters = Vec::new();
+    if let Some(faults) = registry.store_faults() {
+        extra.push((
+            "veiviser_store_writes_failing",
+            "1 while durable writes fail (since the last failed, until one works).",
+            f64::from(u8::from(faults.writes_failing)),
+        ));
+        counters.push((
+            "veiviser_store_errors_total",
+            "Store calls that failed or did not end within --store-timeout-s, by operation (flush: the engine's own background flush).",
+            "operation",
+            vec![
+                ("read", faults.read_errors),
+                ("write", faults.write_errors),
+                ("flush", faults.flush_errors),
+            ],
+        ));
+    }
     if let Some(mirror) = &ctx.state.mirror {
         let status = mirror.status();
         extra.extend([
@@ -131,6 +158,7 @@ pub async fn metrics(ctx: &Ctx) -> Result<Response, ApiError> {
         checks_by_state: checker.state_counts().into_iter().collect(),
         stale: checker.stale_count(),
         extra,
+        counters,
         instance: ctx.state.instance.clone(),
     };
     let mut response = Response::new(ctx.state.metrics.render(&gauges).into());

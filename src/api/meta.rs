@@ -36,20 +36,24 @@ pub async fn readyz(ctx: &Ctx) -> Result<Response, ApiError> {
         Err(e) => Err(e),
     };
     let (services, last_change_seq, store) = match stored {
-        Ok((services, last)) => (
-            services,
-            last,
-            StoreReadiness {
-                engine: engine.to_string(),
-                reachable: true,
-                error: None,
-            },
-        ),
+        Ok((services, last)) => {
+            let writable = registry.writes_work().await;
+            (
+                services,
+                last,
+                StoreReadiness {
+                    engine: engine.to_string(),
+                    reachable: true,
+                    writable,
+                    error: (!writable).then(|| "writes to the store fail; see the log".to_string()),
+                },
+            )
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness: the store does not answer");
             let error = match e {
-                RegistryError::Store(StoreError::Unavailable(_)) => {
-                    "the database cannot be reached"
+                RegistryError::Store(StoreError::Unavailable(_) | StoreError::TimedOut(_)) => {
+                    "the store cannot be reached"
                 }
                 _ => "the store failed; see the log",
             };
@@ -59,13 +63,14 @@ pub async fn readyz(ctx: &Ctx) -> Result<Response, ApiError> {
                 StoreReadiness {
                     engine: engine.to_string(),
                     reachable: false,
+                    writable: false,
                     error: Some(error.to_string()),
                 },
             )
         }
     };
     let mut body = Readiness {
-        status: if store.reachable {
+        status: if store.reachable && store.writable {
             Ready::Ready
         } else {
             Ready::NotReady

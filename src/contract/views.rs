@@ -152,7 +152,9 @@ pub struct StoreReadiness {
     /// `sled` or `postgresql`.
     pub engine: String,
     pub reachable: bool,
-    /// Why it does not answer, when it does not.
+    /// Whether writes are made durable now (false after a write failed, until one works).
+    pub writable: bool,
+    /// Why it does not answer or take writes, when it does not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

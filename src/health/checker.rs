@@ -653,6 +653,11 @@ impl Checker {
 
     /// Checks every checked channel of `id` now and waits for the results.
     pub async fn check_now(&self, id: &str) -> Vec<(usize, ProbeResult, CheckState)> {
+        // The entry may have changed a moment ago: check what is stored now, not what the
+        // change follower has caught up with.
+        if let Err(e) = self.resync_service(id).await {
+            tracing::error!(error = %e, service.id = id, "cannot update health checks");
+        }
         let planned: Vec<(CheckKey, Planned)> = {
             let plan = lock(&self.inner.plan);
             let mut mine: Vec<_> = plan

@@ -200,10 +200,22 @@ pub(crate) fn schema_violations(schema: &jsonschema::Validator, doc: &Value) -> 
                     out.push(child(name), "is not a known field");
                 }
             }
-            _ => out.push(parent, error.to_string()),
+            _ => out.push(parent, bounded_message(&error)),
         }
     }
     out
+}
+
+/// The validator's message without a long value repeated in it: a 200 KB array that is too
+/// long is "the value has more than 30 items", not the array again.
+fn bounded_message(error: &jsonschema::ValidationError) -> String {
+    const LONGEST_QUOTED: usize = 80;
+    let message = error.to_string();
+    let instance = error.instance().to_string();
+    if instance.len() > LONGEST_QUOTED && message.contains(&instance) {
+        return message.replacen(&instance, "the value", 1);
+    }
+    message
 }
 
 /// The typed document, once nothing is wrong with it.

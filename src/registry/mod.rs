@@ -625,6 +625,24 @@ impl Registry {
         Ok(self.store.last_change_seq().await?)
     }
 
+    /// Whether durable writes work now. After one failed, a probe write finds out whether
+    /// they work again, so that readiness heals with the disk and not only with traffic.
+    pub async fn writes_work(&self) -> bool {
+        let Some(faults) = self.store.faults() else {
+            return true;
+        };
+        if !faults.writes_failing() {
+            return true;
+        }
+        let now = Utc::now().to_rfc3339();
+        self.store.set_meta(MetaKey::WriteProbe, &now).await.is_ok()
+    }
+
+    /// What the store has failed at since the start, for `/metrics`.
+    pub fn store_faults(&self) -> Option<crate::store::guard::FaultCounts> {
+        self.store.faults().map(|faults| faults.counts())
+    }
+
     /// The store's sizes, for `/metrics` and `/readyz`.
     pub async fn store_stats(&self) -> Result<crate::store::StoreStats> {
         Ok(self.store.stats().await?)

@@ -10,12 +10,14 @@
 //!
 //! No engine's type crosses this module's boundary.
 
+pub mod guard;
 pub mod postgres;
 pub mod sled;
 #[cfg(test)]
 mod suite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -38,9 +40,13 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
     #[error("storage failed: {0}")]
     Backend(String),
-    /// The engine cannot be reached now (a lost database connection); try again later.
+    /// The engine cannot be reached now (a lost database connection, a failing disk); try
+    /// again later.
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
+    /// The engine did not answer in time; a write may still have been made.
+    #[error("storage did not answer within {} s", .0.as_secs_f32())]
+    TimedOut(Duration),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -116,14 +122,22 @@ impl Location {
     }
 }
 
-/// Opens (or creates) the store at `location`.
-pub async fn open(location: &Location) -> Result<SharedStore> {
-    match location {
-        Location::Embedded { dir, cache_bytes } => {
-            Ok(Arc::new(self::sled::SledStore::open(dir, *cache_bytes)?))
-        }
-        Location::Shared { url } => Ok(Arc::new(self::postgres::PostgresStore::open(url).await?)),
-    }
+/// How long a store call may take before it fails as unavailable, unless set otherwise.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Opens (or creates) the store at `location`, guarded (see [`guard`]): a call that takes
+/// longer than `deadline` fails as unavailable.
+pub async fn open(location: &Location, deadline: Duration) -> Result<SharedStore> {
+    let faults = Arc::new(guard::StoreFaults::default());
+    let engine: SharedStore = match location {
+        Location::Embedded { dir, cache_bytes } => Arc::new(self::sled::SledStore::open(
+            dir,
+            *cache_bytes,
+            faults.clone(),
+        )?),
+        Location::Shared { url } => Arc::new(self::postgres::PostgresStore::open(url).await?),
+    };
+    Ok(Arc::new(guard::Guarded::new(engine, deadline, faults)))
 }
 
 /// Held while one instance sets up a store that others may share (loads the default
@@ -179,6 +193,8 @@ pub enum MetaKey {
     AdminTokenHash,
     /// Set once the default catalogue was loaded, so entries retired since stay retired.
     Seeded,
+    /// Written to find out whether durable writes work again after they failed.
+    WriteProbe,
 }
 
 /// Health checks shared out between instances of a shared store, with no owner: whoever
@@ -330,5 +346,10 @@ pub trait Store: Send + Sync + 'static {
     /// Waits until this process alone may set the store up (see [`SetupGuard`]).
     async fn setup_lock(&self) -> Result<SetupGuard> {
         Ok(SetupGuard::alone())
+    }
+
+    /// What the store has failed at, where it is guarded (see [`guard`]).
+    fn faults(&self) -> Option<Arc<guard::StoreFaults>> {
+        None
     }
 }

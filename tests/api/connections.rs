@@ -116,10 +116,11 @@ async fn a_flood_of_held_connections_leaves_probes_and_routing_answering() {
     let mut closed = 0;
     for stream in flood.iter_mut().take(CAP) {
         let mut buf = [0u8; 1];
-        if let Ok(Ok(0)) =
-            tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await
-        {
-            closed += 1;
+        // Closed with the request unread, the kernel may answer with a reset instead of
+        // an orderly end: both mean the server let go of it.
+        match tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => closed += 1,
+            _ => {}
         }
     }
     assert_eq!(closed, CAP, "the oldest connections were closed first");

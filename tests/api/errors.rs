@@ -313,3 +313,23 @@ async fn the_data_directory_is_readable_by_its_owner_only() {
         mode & 0o777
     );
 }
+
+#[tokio::test]
+async fn a_long_value_is_not_repeated_in_its_problem() {
+    let app = spawn_app().await;
+    let mut entry = sample_entry("mange-ord");
+    // About 200 KB of keywords, far more than the 50 allowed.
+    entry["keywords"] = json!(vec!["nokkelord-som-er-langt"; 8000]);
+    let sent = serde_json::to_vec(&entry).unwrap().len();
+    let response = app
+        .send_json(Method::POST, "/v1/validate", None, &entry)
+        .await;
+    let body = response.bytes().await.unwrap();
+    let p: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(pointers(&p).contains(&"/keywords".to_string()), "{p}");
+    assert!(
+        body.len() < 4096,
+        "{sent} bytes sent gave a {} byte answer",
+        body.len()
+    );
+}

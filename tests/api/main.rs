@@ -22,4 +22,5 @@ mod routing;
 mod routing_eval;
 mod services;
 mod shared_store;
+mod storage_faults;
 mod targets;

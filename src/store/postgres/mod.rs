@@ -180,6 +180,7 @@ fn meta_key(key: MetaKey) -> &'static str {
     match key {
         MetaKey::AdminTokenHash => "admin_token_hash",
         MetaKey::Seeded => "seeded",
+        MetaKey::WriteProbe => "write_probe",
     }
 }
 

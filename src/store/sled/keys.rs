@@ -27,6 +27,8 @@ pub const ADMIN_TOKEN_HASH: &[u8] = b"admin_token_hash";
 pub const MIRROR_POSITION: &[u8] = b"mirror_position";
 /// Set once the default catalogue has been loaded into this data directory.
 pub const SEEDED: &[u8] = b"seeded";
+/// Written to learn whether durable writes work again after a failure.
+pub const WRITE_PROBE: &[u8] = b"write_probe";
 
 pub fn seq(n: u64) -> [u8; 8] {
     n.to_be_bytes()
